@@ -1,0 +1,1 @@
+//! The RFC 3261 §16 proxy core, sans-IO.

@@ -1,0 +1,297 @@
+//! `Message`: one SIP request or response as an index over a single `Bytes` buffer.
+//!
+//! Nothing is copied at parse time: the start line, every header line and the body are kept as
+//! byte spans into the buffer, and typed views (`sip::header`) are decoded only when asked.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+
+use super::header::{self, CSeq, GrammarError, NameAddr, Via};
+use super::name::HeaderName;
+use super::parse::{self, Limits, ParseError};
+
+/// A byte range inside a message buffer (u32 keeps the header index small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    /// Builds a span from a `Range<usize>`; callers guarantee it fits in u32 (messages are capped).
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start: start as u32, end: end as u32 }
+    }
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+    pub fn is_empty(self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// SIP methods the proxy treats specially; anything else is `Other` (bytes in the start line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    Invite,
+    Ack,
+    Bye,
+    Cancel,
+    Register,
+    Options,
+    Info,
+    Update,
+    Prack,
+    Subscribe,
+    Notify,
+    Refer,
+    Message,
+    Publish,
+    Other,
+}
+
+impl Method {
+    /// Decodes a method token; methods are case-sensitive (RFC 3261 §7.1).
+    pub fn from_bytes(m: &[u8]) -> Method {
+        match m {
+            b"INVITE" => Method::Invite,
+            b"ACK" => Method::Ack,
+            b"BYE" => Method::Bye,
+            b"CANCEL" => Method::Cancel,
+            b"REGISTER" => Method::Register,
+            b"OPTIONS" => Method::Options,
+            b"INFO" => Method::Info,
+            b"UPDATE" => Method::Update,
+            b"PRACK" => Method::Prack,
+            b"SUBSCRIBE" => Method::Subscribe,
+            b"NOTIFY" => Method::Notify,
+            b"REFER" => Method::Refer,
+            b"MESSAGE" => Method::Message,
+            b"PUBLISH" => Method::Publish,
+            _ => Method::Other,
+        }
+    }
+
+    /// The method's token ("" for `Other`: read it from the message).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Register => "REGISTER",
+            Method::Options => "OPTIONS",
+            Method::Info => "INFO",
+            Method::Update => "UPDATE",
+            Method::Prack => "PRACK",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Notify => "NOTIFY",
+            Method::Refer => "REFER",
+            Method::Message => "MESSAGE",
+            Method::Publish => "PUBLISH",
+            Method::Other => "",
+        }
+    }
+}
+
+/// The first line of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLine {
+    /// `METHOD SP Request-URI SP SIP-Version`
+    Request { method: Method, method_span: Span, uri: Span, version: Span },
+    /// `SIP-Version SP Status-Code SP Reason-Phrase`
+    Response { code: u16, reason: Span, version: Span },
+}
+
+/// One header line (or one of several headers of the same name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub name: HeaderName,
+    /// The name as written (needed for `Other`, and to keep compact forms when forwarding).
+    pub name_span: Span,
+    /// The value, trimmed of leading/trailing whitespace; may contain folded line breaks.
+    pub value: Span,
+    /// The whole header line including its terminating CRLF (what removing it must cut).
+    pub line: Span,
+}
+
+/// A parsed SIP message: an index over one buffer.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub(crate) buf: Bytes,
+    pub(crate) start: StartLine,
+    /// Span of the start line including its CRLF.
+    pub(crate) start_line: Span,
+    pub(crate) headers: Vec<Header>,
+    /// Offset of the empty line that ends the headers (where new headers are appended).
+    pub(crate) headers_end: u32,
+    pub(crate) body: Span,
+}
+
+impl Message {
+    /// Parses one message with the default limits. Trailing bytes past Content-Length (UDP) are
+    /// ignored, as RFC 3261 §18.3 asks.
+    pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
+        parse::parse(buf, &Limits::default())
+    }
+
+    /// Parses one message with explicit limits.
+    pub fn parse_with(buf: Bytes, limits: &Limits) -> Result<Message, ParseError> {
+        parse::parse(buf, limits)
+    }
+
+    /// The whole buffer this message indexes (may hold trailing bytes past the body).
+    pub fn bytes(&self) -> &Bytes {
+        &self.buf
+    }
+
+    /// The bytes of the message itself: start line through body.
+    pub fn wire(&self) -> Bytes {
+        self.buf.slice(0..self.body.end as usize)
+    }
+
+    /// The bytes of a span of this message.
+    pub fn slice(&self, span: Span) -> &[u8] {
+        &self.buf[span.range()]
+    }
+
+    /// The span of a sub-slice of this message's buffer (e.g. a field returned by a typed view).
+    /// Returns `None` when `sub` does not point into the buffer.
+    pub fn span_of(&self, sub: &[u8]) -> Option<Span> {
+        let base = self.buf.as_ptr() as usize;
+        let p = sub.as_ptr() as usize;
+        if p < base || p + sub.len() > base + self.buf.len() {
+            return None;
+        }
+        Some(Span::new(p - base, p - base + sub.len()))
+    }
+
+    pub fn start_line(&self) -> &StartLine {
+        &self.start
+    }
+
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    /// The request method, `None` for a response.
+    pub fn method(&self) -> Option<Method> {
+        match self.start {
+            StartLine::Request { method, .. } => Some(method),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// The method token as written (for `Method::Other`).
+    pub fn method_bytes(&self) -> &[u8] {
+        match self.start {
+            StartLine::Request { method_span, .. } => self.slice(method_span),
+            StartLine::Response { .. } => b"",
+        }
+    }
+
+    /// The status code, `None` for a request.
+    pub fn status(&self) -> Option<u16> {
+        match self.start {
+            StartLine::Response { code, .. } => Some(code),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// The raw Request-URI, `None` for a response.
+    pub fn request_uri(&self) -> Option<&[u8]> {
+        match self.start {
+            StartLine::Request { uri, .. } => Some(self.slice(uri)),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// Span of the Request-URI (for splicing).
+    pub fn request_uri_span(&self) -> Option<Span> {
+        match self.start {
+            StartLine::Request { uri, .. } => Some(uri),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// Every header line, in order.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// Header lines with this name (case and compact form folded), in order.
+    pub fn headers_named(&self, name: HeaderName) -> impl Iterator<Item = &Header> + '_ {
+        self.headers.iter().filter(move |h| h.name == name)
+    }
+
+    /// Header lines whose `Other` name equals `name` case-insensitively.
+    pub fn headers_other<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Header> + 'a {
+        self.headers
+            .iter()
+            .filter(move |h| h.name == HeaderName::Other && self.slice(h.name_span).eq_ignore_ascii_case(name))
+    }
+
+    /// The value of the first header with this name.
+    pub fn header(&self, name: HeaderName) -> Option<&[u8]> {
+        self.headers_named(name).next().map(|h| self.slice(h.value))
+    }
+
+    /// Every comma-separated value of every header line with this name, in order
+    /// (commas inside quotes and `<...>` do not split).
+    pub fn header_values(&self, name: HeaderName) -> impl Iterator<Item = &[u8]> + '_ {
+        self.headers_named(name).flat_map(move |h| header::split_list(self.slice(h.value)))
+    }
+
+    /// The body (exactly Content-Length bytes, or the rest of the datagram without one).
+    pub fn body(&self) -> &[u8] {
+        self.slice(self.body)
+    }
+
+    pub fn body_span(&self) -> Span {
+        self.body
+    }
+
+    /// Offset of the blank line ending the header section.
+    pub fn headers_end(&self) -> usize {
+        self.headers_end as usize
+    }
+
+    /// The Call-ID value.
+    pub fn call_id(&self) -> Result<&[u8], GrammarError> {
+        self.header(HeaderName::CallId).ok_or(GrammarError::Missing("Call-ID"))
+    }
+
+    /// The decoded CSeq.
+    pub fn cseq(&self) -> Result<CSeq, GrammarError> {
+        header::parse_cseq(self.header(HeaderName::CSeq).ok_or(GrammarError::Missing("CSeq"))?)
+    }
+
+    /// The topmost Via value, decoded.
+    pub fn top_via(&self) -> Result<Via<'_>, GrammarError> {
+        let v = self.header_values(HeaderName::Via).next().ok_or(GrammarError::Missing("Via"))?;
+        header::parse_via(v)
+    }
+
+    /// The From header, decoded.
+    pub fn from(&self) -> Result<NameAddr<'_>, GrammarError> {
+        header::parse_name_addr(self.header(HeaderName::From).ok_or(GrammarError::Missing("From"))?)
+    }
+
+    /// The To header, decoded.
+    pub fn to(&self) -> Result<NameAddr<'_>, GrammarError> {
+        header::parse_name_addr(self.header(HeaderName::To).ok_or(GrammarError::Missing("To"))?)
+    }
+
+    /// Max-Forwards, `None` when absent.
+    pub fn max_forwards(&self) -> Result<Option<u32>, GrammarError> {
+        match self.header(HeaderName::MaxForwards) {
+            None => Ok(None),
+            Some(v) => header::parse_u32(v).map(Some),
+        }
+    }
+}
