@@ -19,4 +19,5 @@ pub mod policy;
 pub mod proxy;
 pub mod runtime;
 pub mod sip;
+pub mod telemetry;
 pub mod txn;

@@ -1,0 +1,545 @@
+//! One INVITE being proxied: its server transaction upstream, the ordered targets from policy,
+//! the active branch (serial forking) and the branches given up but still owed an ACK, CANCEL or
+//! BYE. Delay, progress and answer timers live here (Timer C is the answer timer).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tracing::debug;
+
+use super::dialog::Dialog;
+use super::forward::{self, Forward};
+use super::local::{LocalResponse, Reply};
+use super::timers::TimerKey;
+use super::{Core, Event, Input, TxnKey};
+use crate::config::{Snapshot, Transport};
+use crate::policy::limits::Permit;
+use crate::policy::{Destination, Plan, TargetKind};
+use crate::proxy::Services;
+use crate::sip::{Editor, HeaderName, Message};
+use crate::txn::{ClientInvite, ClientTimerEvent, ServerInvite, ServerTimerEvent, TimerConfig};
+
+/// Where the call is, seen from upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the target's `delay` before sending.
+    Delaying(Instant),
+    /// A branch is out (or about to be).
+    Trying,
+    /// A 2xx went upstream.
+    Answered,
+    /// A final failure went upstream (or the call was cancelled).
+    Done,
+}
+
+/// How a branch failed, for the final answer when no target is left.
+pub enum Failure {
+    /// A response from downstream (relayed as is, 503 → 500).
+    Relayed(Message),
+    /// A locally generated answer (408 timeout, 503 unavailable, 480 not registered).
+    Local(u16),
+}
+
+/// One attempt towards one target.
+pub struct Branch {
+    pub id: u64,
+    pub txn: ClientInvite,
+    /// The INVITE as we sent it (CANCEL and ACK are built from it).
+    pub request: Message,
+    pub dest: SocketAddr,
+    pub transport: Transport,
+    pub carrier_permit: Option<Permit>,
+    /// Any 1xx seen (a CANCEL may be sent).
+    pub got_1xx: bool,
+    /// Send a CANCEL as soon as a 1xx arrives (given up before any 1xx).
+    pub cancel_pending: bool,
+    pub progress_deadline: Option<Instant>,
+    pub answer_deadline: Option<Instant>,
+    pub ignore_early_media: bool,
+}
+
+/// A proxied INVITE.
+pub struct Call {
+    pub server: ServerInvite,
+    pub reply: Reply,
+    /// The INVITE as received.
+    pub request: Message,
+    pub src: SocketAddr,
+    pub in_transport: Transport,
+    pub snap: Arc<Snapshot>,
+    pub plan: Plan,
+    pub next_target: usize,
+    pub delayed: bool,
+    pub phase: Phase,
+    pub branch: Option<Branch>,
+    /// Branches given up, kept until their transactions end.
+    pub dead: Vec<Branch>,
+    pub account_permit: Option<Permit>,
+    pub last_failure: Option<Failure>,
+    /// A carrier was skipped for being full or OFFLINE.
+    pub unavailable: bool,
+    /// Our Route values at the top of the INVITE (popped when forwarding).
+    pub pop_routes: usize,
+    /// Whether this INVITE creates a dialog (Record-Route, permits) or is a re-INVITE.
+    pub initial: bool,
+}
+
+impl Call {
+    fn next_timeout(&self) -> Option<Instant> {
+        let mut t = [self.server.next_timeout(), self.delay_deadline()].into_iter().flatten().min();
+        let mut fold = |x: Option<Instant>| t = [t, x].into_iter().flatten().min();
+        if let Some(b) = &self.branch {
+            fold(b.txn.next_timeout());
+            fold(b.progress_deadline);
+            fold(b.answer_deadline);
+        }
+        for b in &self.dead {
+            fold(b.txn.next_timeout());
+        }
+        t
+    }
+
+    fn delay_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Delaying(at) => Some(at),
+            _ => None,
+        }
+    }
+
+    /// Nothing left to do: the server transaction ended and no branch is pending.
+    fn finished(&self) -> bool {
+        self.server.is_terminated() && self.branch.is_none() && self.dead.is_empty()
+    }
+}
+
+impl Core {
+    /// Accepts a routed INVITE: 100 Trying, then the first target (after its delay).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_call(
+        &mut self,
+        now: Instant,
+        snap: &Arc<Snapshot>,
+        svc: &Services,
+        key: TxnKey,
+        input: &Input,
+        msg: Message,
+        plan: Plan,
+        permit: Permit,
+    ) {
+        let reply = Reply::to(input);
+        let mut server = ServerInvite::new(now, TimerConfig::for_transport(reply.reliable()));
+        let trying = self.build_response(&msg, &LocalResponse::new(100));
+        let out = server.send_provisional(trying);
+        self.emit_reply(reply, out, 100);
+        self.events.push_back(Event::CallStarted { call_id: String::from_utf8_lossy(msg.call_id().unwrap_or(b"")).into_owned() });
+        let pop_routes = self.our_routes(&msg);
+        let call = Call {
+            server,
+            reply,
+            request: msg,
+            src: input.src,
+            in_transport: input.transport,
+            snap: snap.clone(),
+            plan,
+            next_target: 0,
+            delayed: false,
+            phase: Phase::Trying,
+            branch: None,
+            dead: Vec::new(),
+            account_permit: Some(permit),
+            last_failure: None,
+            unavailable: false,
+            pop_routes,
+            initial: true,
+        };
+        self.calls.insert(key, call);
+        self.attempt_next(now, svc, key);
+        self.settle(key);
+    }
+
+    /// Re-arms the call's timer, or drops the call when it is finished.
+    pub(super) fn settle(&mut self, key: TxnKey) {
+        let Some(call) = self.calls.get(&key) else { return };
+        if call.finished() {
+            if let Some(call) = self.calls.remove(&key) {
+                for b in call.branch.iter().chain(&call.dead) {
+                    self.branches.remove(&b.id);
+                }
+            }
+            return;
+        }
+        let due = call.next_timeout();
+        self.arm(due, TimerKey::Call(key));
+    }
+
+    /// Sends the call to its next usable target, or gives the final answer when none is left.
+    pub(super) fn attempt_next(&mut self, now: Instant, svc: &Services, key: TxnKey) {
+        loop {
+            let Some(call) = self.calls.get_mut(&key) else { return };
+            let Some(target) = call.plan.targets.get(call.next_target).cloned() else {
+                return self.fail_upstream(now, key);
+            };
+            if !target.delay.is_zero() && !call.delayed {
+                call.delayed = true;
+                call.phase = Phase::Delaying(now + target.delay);
+                return;
+            }
+            call.phase = Phase::Trying;
+            call.next_target += 1;
+            let permit = match target.kind {
+                TargetKind::Carrier(c) => match carrier_permit(&call.snap, svc, c) {
+                    Some(p) => Some(p),
+                    None => {
+                        call.unavailable = true;
+                        continue;
+                    }
+                },
+                _ => None,
+            };
+            let (dest, transport) = match target.dest {
+                Destination::Addr { addr, transport } => (addr, transport),
+                _ => {
+                    call.last_failure = Some(Failure::Local(480));
+                    continue;
+                }
+            };
+            return self.send_branch(now, key, &target, dest, transport, permit);
+        }
+    }
+
+    fn send_branch(
+        &mut self,
+        now: Instant,
+        key: TxnKey,
+        target: &crate::policy::Target,
+        dest: SocketAddr,
+        transport: Transport,
+        permit: Option<Permit>,
+    ) {
+        let id = self.new_branch_id();
+        let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
+        let Some(call) = self.calls.get(&key) else { return };
+        let rr = if call.initial { self.record_routes(&call.request, call.in_transport, transport) } else { Vec::new() };
+        let bytes = forward::forward(
+            &call.request,
+            call.src,
+            &Forward {
+                ruri: Some(&target.ruri),
+                via: &via,
+                record_route: &rr,
+                pop_routes: call.pop_routes,
+                headers: &target.headers,
+                identity: target.identity.as_ref(),
+                pai_host: &self.cfg.advertise,
+            },
+        );
+        let Ok(request) = Message::parse(bytes.clone()) else {
+            debug!("internal: forwarded INVITE does not parse");
+            return;
+        };
+        let txn = ClientInvite::new(now, bytes.clone(), TimerConfig::for_transport(transport != Transport::Udp));
+        self.send(dest, transport, None, bytes);
+        self.branches.insert(id, key);
+        let branch = Branch {
+            id,
+            txn,
+            request,
+            dest,
+            transport,
+            carrier_permit: permit,
+            got_1xx: false,
+            cancel_pending: false,
+            progress_deadline: target.progress_timeout.map(|d| now + d),
+            answer_deadline: Some(now + target.timeout),
+            ignore_early_media: target.ignore_early_media,
+        };
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.branch = Some(branch);
+        }
+    }
+
+    /// `Record-Route` values for an initial request: one signed URI, two when the transport
+    /// changes between the legs (RFC 5658), the outbound-facing one on top.
+    fn record_routes(&self, req: &Message, inbound: Transport, outbound: Transport) -> Vec<String> {
+        let call_id = req.call_id().unwrap_or(b"");
+        let tag = req.from().ok().and_then(|f| f.tag()).unwrap_or(b"");
+        let sig = self.signer.sign(call_id, tag);
+        let one = |t: Transport| {
+            let tp = match t {
+                Transport::Udp => "",
+                Transport::Tcp => ";transport=tcp",
+                Transport::Tls => ";transport=tls",
+            };
+            format!("<sip:{}:{}{tp};lr;tg={sig}>", self.cfg.advertise, self.port(t))
+        };
+        if inbound == outbound {
+            vec![one(outbound)]
+        } else {
+            vec![one(outbound), one(inbound)]
+        }
+    }
+
+    /// How many leading Route values point at us.
+    pub(super) fn our_routes(&self, msg: &Message) -> usize {
+        msg.header_values(HeaderName::Route)
+            .map_while(|r| crate::sip::header::parse_name_addr(r).ok())
+            .take_while(|na| self.is_us(&na.uri))
+            .count()
+    }
+
+    /// The final failure upstream when no target is left.
+    fn fail_upstream(&mut self, now: Instant, key: TxnKey) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        call.account_permit = None;
+        if matches!(call.phase, Phase::Done | Phase::Answered) {
+            return;
+        }
+        call.phase = Phase::Done;
+        let failure = call.last_failure.take().unwrap_or(Failure::Local(if call.unavailable { 503 } else { 480 }));
+        let (code, bytes) = match failure {
+            Failure::Relayed(resp) => relayed_final(&resp),
+            Failure::Local(code) => {
+                let mut r = LocalResponse::new(code);
+                if code == 503 {
+                    r = r.header("Retry-After", "30");
+                }
+                let req = call.request.clone();
+                (code, self.build_response(&req, &r))
+            }
+        };
+        self.final_upstream(now, key, code, bytes);
+    }
+
+    /// Sends a final response upstream through the server transaction.
+    pub(super) fn final_upstream(&mut self, now: Instant, key: TxnKey, code: u16, bytes: Bytes) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        let out = call.server.send_final(now, code, bytes);
+        let reply = call.reply;
+        self.emit_reply(reply, out, code);
+        if code >= 300 {
+            let call_id = String::from_utf8_lossy(call.request.call_id().unwrap_or(b"")).into_owned();
+            self.events.push_back(Event::CallEnded { call_id, code });
+        }
+    }
+
+    /// A retransmitted INVITE: resend the last response.
+    pub(super) fn call_retransmit(&mut self, now: Instant, key: TxnKey) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        let reply = call.reply;
+        if let Some(b) = call.server.on_request_retransmit(now) {
+            self.send(reply.dest, reply.transport, reply.conn, b);
+        }
+    }
+
+    /// An ACK matching a call's server transaction: `Some(false)` absorbed (non-2xx),
+    /// `Some(true)` end to end (2xx), `None` no such call.
+    pub(super) fn call_ack(&mut self, now: Instant, key: TxnKey) -> Option<bool> {
+        let call = self.calls.get_mut(&key)?;
+        let fwd = call.server.on_ack(now) == crate::txn::AckDisposition::ForwardEndToEnd;
+        self.settle(key);
+        Some(fwd)
+    }
+
+    /// CANCEL from upstream (RFC 3261 §16.10): 487 upstream, CANCEL the branch.
+    pub(super) fn cancel_call(&mut self, now: Instant, key: TxnKey) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        if matches!(call.phase, Phase::Answered | Phase::Done) {
+            return;
+        }
+        call.phase = Phase::Done;
+        call.account_permit = None;
+        let req = call.request.clone();
+        if let Some(b) = call.branch.take() {
+            self.abandon(now, key, b);
+        }
+        let bytes = self.build_response(&req, &LocalResponse::new(487));
+        self.final_upstream(now, key, 487, bytes);
+        self.settle(key);
+    }
+
+    /// Gives a branch up: CANCEL it when it has answered with a 1xx, else as soon as it does.
+    pub(super) fn abandon(&mut self, now: Instant, key: TxnKey, mut b: Branch) {
+        b.carrier_permit = None;
+        b.progress_deadline = None;
+        b.answer_deadline = None;
+        if b.got_1xx {
+            self.send_cancel(now, &mut b);
+        } else {
+            b.cancel_pending = true;
+        }
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.dead.push(b);
+        }
+    }
+
+    pub(super) fn send_cancel(&mut self, now: Instant, b: &mut Branch) {
+        if b.txn.is_cancelled() || b.txn.is_terminated() {
+            return;
+        }
+        b.txn.cancel_sent(now);
+        b.cancel_pending = false;
+        let cancel = forward::cancel(&b.request);
+        self.send(b.dest, b.transport, None, cancel);
+    }
+
+    /// Every timer of a call.
+    pub(super) fn call_timeout(&mut self, now: Instant, _snap: &Arc<Snapshot>, svc: &Services, key: TxnKey) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        if call.delay_deadline().is_some_and(|d| d <= now) {
+            call.phase = Phase::Trying;
+            self.attempt_next(now, svc, key);
+        }
+        self.server_timers(now, key);
+        self.branch_timers(now, svc, key);
+        self.dead_timers(now, key);
+        self.settle(key);
+    }
+
+    fn server_timers(&mut self, now: Instant, key: TxnKey) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        let reply = call.reply;
+        if let Some(ServerTimerEvent::Retransmit(b)) = call.server.on_timeout(now) {
+            self.send(reply.dest, reply.transport, reply.conn, b);
+        }
+    }
+
+    fn branch_timers(&mut self, now: Instant, svc: &Services, key: TxnKey) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(b) = call.branch.as_mut() else { return };
+        let expired = |d: Option<Instant>| d.is_some_and(|d| d <= now);
+        if expired(b.progress_deadline) || expired(b.answer_deadline) {
+            let b = call.branch.take();
+            call.last_failure = Some(Failure::Local(408));
+            if let Some(b) = b {
+                self.abandon(now, key, b);
+            }
+            return self.after_failure(now, svc, key, 408);
+        }
+        match b.txn.on_timeout(now) {
+            Some(ClientTimerEvent::Retransmit(bytes)) => {
+                let (dest, tp) = (b.dest, b.transport);
+                self.send(dest, tp, None, bytes);
+            }
+            Some(ClientTimerEvent::Timeout) => {
+                let b = call.branch.take();
+                call.last_failure = Some(Failure::Local(408));
+                if let Some(b) = b {
+                    self.branches.remove(&b.id);
+                }
+                self.after_failure(now, svc, key, 408);
+            }
+            Some(ClientTimerEvent::Terminated) | None => {}
+        }
+    }
+
+    fn dead_timers(&mut self, now: Instant, key: TxnKey) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        let mut gone = Vec::new();
+        for b in &mut call.dead {
+            match b.txn.on_timeout(now) {
+                Some(ClientTimerEvent::Retransmit(bytes)) if !b.cancel_pending => {
+                    self.out.push_back(super::Transmit { dest: b.dest, transport: b.transport, conn: None, bytes });
+                }
+                _ => {}
+            }
+            if b.txn.is_terminated() {
+                gone.push(b.id);
+            }
+        }
+        call.dead.retain(|b| !b.txn.is_terminated());
+        for id in gone {
+            self.branches.remove(&id);
+        }
+    }
+
+    /// A branch failed with `code`: try the next target when the failure allows it (SPEC §4),
+    /// else answer upstream.
+    pub(super) fn after_failure(&mut self, now: Instant, svc: &Services, key: TxnKey, code: u16) {
+        let Some(call) = self.calls.get(&key) else { return };
+        if call.phase == Phase::Done || call.phase == Phase::Answered {
+            return;
+        }
+        if failover_allowed(code) {
+            self.attempt_next(now, svc, key);
+        } else {
+            self.fail_upstream(now, key);
+        }
+    }
+
+    /// A 2xx went upstream: the dialog takes over the permits.
+    pub(super) fn answered(&mut self, now: Instant, key: TxnKey) {
+        let Some(call) = self.calls.get_mut(&key) else { return };
+        if call.phase == Phase::Answered {
+            return;
+        }
+        call.phase = Phase::Answered;
+        let mut permits: Vec<Permit> = call.account_permit.take().into_iter().collect();
+        if let Some(b) = call.branch.as_mut() {
+            permits.extend(b.carrier_permit.take());
+            b.progress_deadline = None;
+            b.answer_deadline = None;
+        }
+        if !call.initial {
+            return;
+        }
+        let expires = now + call.snap.proxy.max_call_duration;
+        let call_id = call.request.call_id().unwrap_or(b"").to_vec();
+        let first = self.dialogs.is_empty();
+        self.dialogs.insert(&call_id, Dialog { permits, expires });
+        if first {
+            self.timers.arm(now + super::SWEEP, TimerKey::Sweep);
+        }
+    }
+
+    /// A TCP connection to `peer` could not be opened: every branch waiting on it fails (503).
+    pub fn transport_error(&mut self, now: Instant, _snap: &Arc<Snapshot>, svc: &Services, peer: SocketAddr) {
+        let keys: Vec<TxnKey> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.branch.as_ref().is_some_and(|b| b.dest == peer && !b.got_1xx))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            if let Some(call) = self.calls.get_mut(&key) {
+                if let Some(b) = call.branch.take() {
+                    self.branches.remove(&b.id);
+                }
+                call.last_failure = Some(Failure::Local(503));
+            }
+            self.after_failure(now, svc, key, 503);
+            self.settle(key);
+        }
+    }
+}
+
+/// SPEC §4: timeouts, transport errors, 408, 480 and 5xx move on to the next target.
+pub fn failover_allowed(code: u16) -> bool {
+    code == 408 || code == 480 || (500..600).contains(&code)
+}
+
+/// A carrier's permit when it is usable (enabled, under its concurrency).
+fn carrier_permit(snap: &Snapshot, svc: &Services, c: crate::config::CarrierId) -> Option<Permit> {
+    let carrier = snap.carriers.get(c.0 as usize)?;
+    if !carrier.enabled {
+        return None;
+    }
+    svc.limits.try_carrier(&carrier.name, carrier.concurrency)
+}
+
+/// A downstream final response made ready for upstream: our Via removed and a 503 turned into
+/// 500 (RFC 3261 §16.7: a 503 must not leak upstream as "this proxy is unavailable").
+pub fn relayed_final(resp: &Message) -> (u16, Bytes) {
+    let code = resp.status().unwrap_or(500);
+    let mut ed = Editor::new(resp);
+    ed.remove_top_via();
+    if code == 503 {
+        if let crate::sip::StartLine::Response { reason, version, .. } = resp.start_line() {
+            let span = crate::sip::Span { start: version.end + 1, end: reason.end.max(version.end + 4) };
+            ed.replace(span, Bytes::from_static(b"500 Server Internal Error"));
+        }
+        return (500, ed.finish());
+    }
+    (code, ed.finish())
+}

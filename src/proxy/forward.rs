@@ -1,0 +1,260 @@
+//! Building what we send downstream: the forwarded request (RFC 3261 §16.6: Request-URI,
+//! Max-Forwards, our Via, Record-Route, Route popping, added headers, caller ID), and the
+//! CANCEL / ACK / BYE we generate for a branch. All edits are splices over the original bytes.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::config::Transport;
+use crate::policy::Identity;
+use crate::sip::header::{self, split_list};
+use crate::sip::{Editor, HeaderName, Message};
+
+/// Our branch cookie: RFC 3261 magic plus a marker so our own branches are recognisable.
+pub const BRANCH_PREFIX: &str = "z9hG4bK-tg";
+
+/// The branch parameter for a branch id.
+pub fn branch(id: u64) -> String {
+    format!("{BRANCH_PREFIX}{id:016x}")
+}
+
+/// The branch id of one of our branches, `None` for anybody else's.
+pub fn branch_id(branch: &[u8]) -> Option<u64> {
+    let hex = branch.strip_prefix(BRANCH_PREFIX.as_bytes())?;
+    if hex.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+}
+
+/// How to rewrite one forwarded request.
+pub struct Forward<'a> {
+    /// New Request-URI (initial requests), `None`: keep.
+    pub ruri: Option<&'a str>,
+    /// Our Via value (`SIP/2.0/UDP host:port;branch=...`).
+    pub via: &'a str,
+    /// Record-Route values to add on top (initial requests).
+    pub record_route: &'a [String],
+    /// How many leading Route values are ours and must be removed.
+    pub pop_routes: usize,
+    /// Header lines to add.
+    pub headers: &'a [(String, String)],
+    /// Caller ID for From and P-Asserted-Identity.
+    pub identity: Option<&'a Identity>,
+    /// Host for a P-Asserted-Identity we add.
+    pub pai_host: &'a str,
+}
+
+/// Applies a `Forward` to a received request; `src` stamps received/rport (RFC 3581).
+pub fn forward(msg: &Message, src: SocketAddr, f: &Forward<'_>) -> Bytes {
+    let mut ed = Editor::new(msg);
+    if let Some(ruri) = f.ruri {
+        ed.set_request_uri(Bytes::copy_from_slice(ruri.as_bytes()));
+    }
+    max_forwards(msg, &mut ed);
+    stamp_received(msg, src, &mut ed);
+    pop_routes(msg, f.pop_routes, &mut ed);
+    ed.prepend_via(f.via.as_bytes());
+    for rr in f.record_route.iter().rev() {
+        ed.prepend_header("Record-Route", rr.as_bytes());
+    }
+    if let Some(id) = f.identity {
+        apply_identity(msg, id, f.pai_host, &mut ed);
+    }
+    for (name, value) in f.headers {
+        ed.append_header(name, value.as_bytes());
+    }
+    ed.finish()
+}
+
+/// Decrements Max-Forwards, or adds `Max-Forwards: 70` (RFC 3261 §16.6 step 3).
+fn max_forwards(msg: &Message, ed: &mut Editor<'_>) {
+    let Some(h) = msg.headers_named(HeaderName::MaxForwards).next() else {
+        ed.append_header("Max-Forwards", b"70");
+        return;
+    };
+    let n = header::parse_u32(msg.slice(h.value)).unwrap_or(70).saturating_sub(1);
+    ed.replace_header_value(h, n.to_string().as_bytes());
+}
+
+/// RFC 3581 / RFC 3261 §18.2.1: add `received` when the top Via's host differs from the source
+/// address, and fill a bare `rport` with the source port.
+fn stamp_received(msg: &Message, src: SocketAddr, ed: &mut Editor<'_>) {
+    let Some(raw) = msg.header_values(HeaderName::Via).next() else { return };
+    let Ok(via) = header::parse_via(raw) else { return };
+    let Some(end) = msg.span_of(raw).map(|s| s.end as usize) else { return };
+    let mut add = String::new();
+    let host_is_src = match via.host {
+        header::Host::V4(a) => std::net::IpAddr::V4(a) == src.ip(),
+        header::Host::V6(a) => std::net::IpAddr::V6(a) == src.ip(),
+        header::Host::Name(_) => false,
+    };
+    let rport = via.rport();
+    if matches!(rport, Some(None)) {
+        if let Some(span) = rport_span(msg, raw) {
+            ed.replace(span, Bytes::from(format!("rport={}", src.port())));
+        }
+    }
+    if (!host_is_src || rport.is_some()) && via.received().is_none() {
+        let _ = write!(add, ";received={}", src.ip());
+    }
+    if !add.is_empty() {
+        ed.insert(end, Bytes::from(add));
+    }
+}
+
+/// The span of a bare `rport` parameter inside a Via value.
+fn rport_span(msg: &Message, via: &[u8]) -> Option<crate::sip::Span> {
+    let lower = via.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&lower[from..], b";rport") {
+        let at = from + i + 1;
+        let after = lower.get(at + 5).copied();
+        if matches!(after, None | Some(b';') | Some(b' ') | Some(b'\t') | Some(b',')) {
+            return msg.span_of(&via[at..at + 5]);
+        }
+        from = at;
+    }
+    None
+}
+
+/// Removes the first `n` Route values (ours), keeping the others on their lines.
+fn pop_routes(msg: &Message, mut n: usize, ed: &mut Editor<'_>) {
+    let routes: Vec<_> = msg.headers_named(HeaderName::Route).copied().collect();
+    for h in routes {
+        if n == 0 {
+            return;
+        }
+        let values: Vec<&[u8]> = split_list(msg.slice(h.value)).collect();
+        if values.len() <= n {
+            n -= values.len();
+            ed.remove_header(&h);
+        } else {
+            let rest = values[n..].join(&b", "[..]);
+            ed.replace_header_value(&h, &rest);
+            n = 0;
+        }
+    }
+}
+
+/// Caller ID (SPEC §4): From display and user, and P-Asserted-Identity (added or replaced).
+fn apply_identity(msg: &Message, id: &Identity, pai_host: &str, ed: &mut Editor<'_>) {
+    if let Some(h) = msg.headers_named(HeaderName::From).next() {
+        if let Ok(from) = header::parse_name_addr(msg.slice(h.value)) {
+            let value = name_addr(id, from.uri.host_raw, from.uri.port, from.params.0);
+            ed.replace_header_value(h, value.as_bytes());
+        }
+    }
+    ed.remove_all(HeaderName::PAssertedIdentity);
+    let pai = name_addr(id, pai_host.as_bytes(), None, b"");
+    ed.append_header("P-Asserted-Identity", pai.as_bytes());
+}
+
+/// `"display" <sip:user@host[:port]>;params`.
+fn name_addr(id: &Identity, host: &[u8], port: Option<u16>, params: &[u8]) -> String {
+    let mut s = String::with_capacity(64);
+    if let Some(d) = &id.display {
+        let _ = write!(s, "\"{}\" ", d.replace(['"', '\\'], ""));
+    }
+    let _ = write!(s, "<sip:{}@{}", id.user, String::from_utf8_lossy(host));
+    if let Some(p) = port {
+        let _ = write!(s, ":{p}");
+    }
+    s.push('>');
+    let params = header::trim(params);
+    if !params.is_empty() {
+        if !params.starts_with(b";") {
+            s.push(';');
+        }
+        s.push_str(&String::from_utf8_lossy(params));
+    }
+    s
+}
+
+/// Our Via value for a branch.
+pub fn via(transport: Transport, host: &str, port: u16, branch_id: u64) -> String {
+    format!("SIP/2.0/{} {}:{};branch={}", transport.via_name(), host, port, branch(branch_id))
+}
+
+/// CANCEL for a forwarded INVITE (RFC 3261 §9.1): same Request-URI, top Via, Call-ID, From, To
+/// and Route; CSeq number with method CANCEL.
+pub fn cancel(invite: &Message) -> Bytes {
+    hop_request(invite, "CANCEL", None)
+}
+
+/// ACK for a non-2xx final response to a forwarded INVITE (RFC 3261 §17.1.1.3): the To (with
+/// tag) comes from the response.
+pub fn ack(invite: &Message, response: &Message) -> Bytes {
+    hop_request(invite, "ACK", response.header(HeaderName::To))
+}
+
+fn hop_request(invite: &Message, method: &str, to: Option<&[u8]>) -> Bytes {
+    let mut b = BytesMut::with_capacity(512);
+    let uri = invite.request_uri().unwrap_or(b"");
+    put_line(&mut b, &[method.as_bytes(), b" ", uri, b" SIP/2.0"]);
+    if let Some(v) = invite.header_values(HeaderName::Via).next() {
+        put_line(&mut b, &[b"Via: ", v]);
+    }
+    for h in invite.headers_named(HeaderName::Route) {
+        put_line(&mut b, &[b"Route: ", invite.slice(h.value)]);
+    }
+    for (name, value) in [
+        ("From", invite.header(HeaderName::From)),
+        ("To", to.or(invite.header(HeaderName::To))),
+        ("Call-ID", invite.header(HeaderName::CallId)),
+    ] {
+        put_line(&mut b, &[name.as_bytes(), b": ", value.unwrap_or(b"")]);
+    }
+    let seq = invite.cseq().map(|c| c.seq).unwrap_or(1);
+    put_line(&mut b, &[b"CSeq: ", seq.to_string().as_bytes(), b" ", method.as_bytes()]);
+    b.put_slice(b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+    b.freeze()
+}
+
+/// ACK or BYE for a 2xx that arrived on a branch we had already given up (CANCEL/200 race,
+/// RFC 3261 §16.7 / §15): sent in the answering side's dialog, to its Contact, with CSeq
+/// `invite + seq_offset`.
+pub fn in_dialog(invite: &Message, ok: &Message, method: &str, via: &str, seq_offset: u32) -> Bytes {
+    let mut b = BytesMut::with_capacity(512);
+    let contact = ok
+        .header_values(HeaderName::Contact)
+        .next()
+        .and_then(|c| header::parse_name_addr(c).ok().map(|n| n.uri_raw))
+        .or(invite.request_uri())
+        .unwrap_or(b"");
+    put_line(&mut b, &[method.as_bytes(), b" ", contact, b" SIP/2.0"]);
+    put_line(&mut b, &[b"Via: ", via.as_bytes()]);
+    for (name, value) in [
+        ("From", invite.header(HeaderName::From)),
+        ("To", ok.header(HeaderName::To)),
+        ("Call-ID", invite.header(HeaderName::CallId)),
+    ] {
+        put_line(&mut b, &[name.as_bytes(), b": ", value.unwrap_or(b"")]);
+    }
+    let seq = invite.cseq().map(|c| c.seq).unwrap_or(1).saturating_add(seq_offset);
+    put_line(&mut b, &[b"CSeq: ", seq.to_string().as_bytes(), b" ", method.as_bytes()]);
+    b.put_slice(b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+    b.freeze()
+}
+
+fn put_line(b: &mut BytesMut, parts: &[&[u8]]) {
+    for p in parts {
+        b.put_slice(p);
+    }
+    b.put_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_round_trip() {
+        let b = branch(0xdead_beef);
+        assert!(b.starts_with("z9hG4bK"));
+        assert_eq!(branch_id(b.as_bytes()), Some(0xdead_beef));
+        assert_eq!(branch_id(b"z9hG4bK776asdhds"), None);
+    }
+}

@@ -1,0 +1,268 @@
+//! The driver: one task that owns a `Core` and feeds it everything — UDP datagrams (drained in
+//! batches on readiness), stream messages from connection tasks, timer wake-ups and signals —
+//! then sends what the core produced. Running the core on one task keeps the hot path free of
+//! locks and guarantees that responses leave in the order they were produced.
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tracing::{debug, error, info, warn};
+
+use super::tcp::{self, Events, StreamEvent};
+use super::udp::UdpListener;
+use crate::config::{self, Live, Transport};
+use crate::proxy::{ConnId, Core, CoreConfig, Input, Services, Transmit};
+
+/// Datagrams handled per readiness wake-up before looking at other inputs.
+const UDP_BATCH: usize = 64;
+/// How long SIGTERM waits for transactions to finish.
+const DRAIN: Duration = Duration::from_secs(5);
+
+struct Conn {
+    peer: SocketAddr,
+    tx: UnboundedSender<Bytes>,
+}
+
+/// The driver task's state.
+pub struct Driver {
+    core: Core,
+    live: Arc<Live>,
+    services: Arc<Services>,
+    config_path: PathBuf,
+    udp: Vec<UdpListener>,
+    tcp_local: Vec<SocketAddr>,
+    events_tx: Events,
+    events: UnboundedReceiver<StreamEvent>,
+    conns: HashMap<ConnId, Conn>,
+    by_peer: HashMap<SocketAddr, ConnId>,
+    generation: u64,
+    buf: Vec<u8>,
+}
+
+enum Wake {
+    Udp(usize),
+    Stream(Option<StreamEvent>),
+    Timer,
+    Reload,
+    Stop,
+}
+
+impl Driver {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: CoreConfig,
+        live: Arc<Live>,
+        services: Arc<Services>,
+        config_path: PathBuf,
+        udp: Vec<UdpListener>,
+        tcp_local: Vec<SocketAddr>,
+        events_tx: Events,
+        events: UnboundedReceiver<StreamEvent>,
+    ) -> Driver {
+        let generation = live.load().generation;
+        Driver {
+            core: Core::new(cfg, Instant::now(), unix_now()),
+            live,
+            services,
+            config_path,
+            udp,
+            tcp_local,
+            events_tx,
+            events,
+            conns: HashMap::new(),
+            by_peer: HashMap::new(),
+            generation,
+            buf: vec![0u8; 65536],
+        }
+    }
+
+    /// Runs until SIGTERM (then drains) or until every input is gone.
+    pub async fn run(mut self) {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) =
+            (signal(SignalKind::hangup()), signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+        else {
+            error!("cannot install signal handlers");
+            return;
+        };
+        loop {
+            let deadline = self.core.poll_timeout();
+            let wake = tokio::select! {
+                biased;
+                _ = term.recv() => Wake::Stop,
+                _ = int.recv() => Wake::Stop,
+                _ = hup.recv() => Wake::Reload,
+                i = udp_ready(&self.udp) => Wake::Udp(i),
+                e = self.events.recv() => Wake::Stream(e),
+                _ = sleep_until(deadline) => Wake::Timer,
+            };
+            match wake {
+                Wake::Udp(i) => self.drain_udp(i),
+                Wake::Stream(Some(e)) => self.on_stream(e),
+                Wake::Stream(None) => return,
+                Wake::Timer => self.on_timer(),
+                Wake::Reload => self.reload(),
+                Wake::Stop => return self.drain().await,
+            }
+            self.flush().await;
+        }
+    }
+
+    fn drain_udp(&mut self, i: usize) {
+        let Some(l) = self.udp.get(i) else { return };
+        let (socket, local) = (l.socket.clone(), l.local);
+        for _ in 0..UDP_BATCH {
+            match socket.try_recv_from(&mut self.buf) {
+                Ok((n, src)) => {
+                    let bytes = Bytes::copy_from_slice(&self.buf[..n]);
+                    self.handle(Input { src, local, transport: Transport::Udp, conn: None, bytes });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    debug!("udp recv on {local}: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        let snap = self.live.load();
+        self.core.handle(Instant::now(), &snap, &self.services, input);
+    }
+
+    fn on_timer(&mut self) {
+        let snap = self.live.load();
+        self.core.handle_timeout(Instant::now(), &snap, &self.services);
+    }
+
+    fn on_stream(&mut self, e: StreamEvent) {
+        match e {
+            StreamEvent::Opened { id, peer, tx } => {
+                self.conns.insert(id, Conn { peer, tx });
+                self.by_peer.insert(peer, id);
+            }
+            StreamEvent::Message(input) => self.handle(input),
+            StreamEvent::Closed { id, peer, failed } => {
+                self.conns.remove(&id);
+                if self.by_peer.get(&peer) == Some(&id) {
+                    self.by_peer.remove(&peer);
+                }
+                if failed {
+                    let snap = self.live.load();
+                    self.core.transport_error(Instant::now(), &snap, &self.services, peer);
+                }
+            }
+        }
+    }
+
+    /// Sends everything the core queued.
+    async fn flush(&mut self) {
+        while let Some(t) = self.core.poll_transmit() {
+            match t.transport {
+                Transport::Udp => self.send_udp(t).await,
+                Transport::Tcp | Transport::Tls => self.send_stream(t),
+            }
+        }
+    }
+
+    async fn send_udp(&mut self, t: Transmit) {
+        let Some(l) = self.udp.iter().find(|l| l.local.is_ipv4() == t.dest.is_ipv4()) else {
+            warn!("no udp listener for {}", t.dest);
+            return;
+        };
+        match l.socket.try_send_to(&t.bytes, t.dest) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let _ = l.socket.send_to(&t.bytes, t.dest).await;
+            }
+            Err(e) => debug!("udp send to {}: {e}", t.dest),
+        }
+    }
+
+    fn send_stream(&mut self, t: Transmit) {
+        let id = t.conn.filter(|c| self.conns.contains_key(c)).or_else(|| self.by_peer.get(&t.dest).copied());
+        if let Some(conn) = id.and_then(|id| self.conns.get(&id)) {
+            if conn.tx.send(t.bytes.clone()).is_ok() {
+                return;
+            }
+        }
+        let Some(local) = self.tcp_local.first().copied() else {
+            warn!("no tcp listener: cannot send to {}", t.dest);
+            return;
+        };
+        let max = self.live.load().proxy.max_message_bytes;
+        let (id, tx) = tcp::connect(t.dest, local, max, self.events_tx.clone());
+        let _ = tx.send(t.bytes);
+        self.conns.insert(id, Conn { peer: t.dest, tx });
+        self.by_peer.insert(t.dest, id);
+    }
+
+    fn reload(&mut self) {
+        let next = self.generation + 1;
+        match config::load(&self.config_path, next) {
+            Ok(snap) => {
+                if snap.proxy.listen != self.live.load().proxy.listen {
+                    warn!("reload: listener changes take effect at restart");
+                }
+                self.generation = next;
+                self.live.store(Arc::new(snap));
+                info!(generation = next, "configuration reloaded");
+            }
+            Err(errs) => {
+                for e in &errs.0 {
+                    error!("reload rejected: {e}");
+                }
+                error!("reload rejected: {} error(s); the previous configuration stays in service", errs.0.len());
+            }
+        }
+    }
+
+    /// SIGTERM: refuse new calls, let transactions finish (bounded), then return.
+    async fn drain(&mut self) {
+        info!("draining");
+        self.core.set_draining();
+        let until = Instant::now() + DRAIN;
+        while Instant::now() < until && self.core.counts().calls + self.core.counts().relays > 0 {
+            let deadline = self.core.poll_timeout().map(|d| d.min(until)).or(Some(until));
+            tokio::select! {
+                i = udp_ready(&self.udp) => self.drain_udp(i),
+                Some(e) = self.events.recv() => self.on_stream(e),
+                _ = sleep_until(deadline) => self.on_timer(),
+            }
+            self.flush().await;
+        }
+        info!("stopped");
+    }
+}
+
+/// Resolves with the index of the first UDP socket that is readable.
+async fn udp_ready(udp: &[UdpListener]) -> usize {
+    poll_fn(|cx| {
+        for (i, l) in udp.iter().enumerate() {
+            if l.socket.poll_recv_ready(cx).is_ready() {
+                return Poll::Ready(i);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
