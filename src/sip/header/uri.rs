@@ -17,8 +17,11 @@ use super::{GrammarError, Params};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Scheme {
+    /// `sip:` (RFC 3261 §19.1).
     Sip,
+    /// `sips:`: TLS required on every hop.
     Sips,
+    /// `tel:` (RFC 3966): a phone number, no host.
     Tel,
     /// Any other scheme (e.g. `http`, `im`): parsed no further than the scheme.
     Other,
@@ -29,6 +32,7 @@ pub enum Scheme {
 pub enum Host<'a> {
     /// A DNS name (bytes as written).
     Name(&'a [u8]),
+    /// A dotted IPv4 address.
     V4(Ipv4Addr),
     /// Written as `[...]`; the bytes inside the brackets were parsed.
     V6(Ipv6Addr),
@@ -37,14 +41,17 @@ pub enum Host<'a> {
 /// A decoded URI; every slice borrows from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uri<'a> {
+    /// Which grammar the rest was parsed with.
     pub scheme: Scheme,
     /// The user part still %-escaped (use `percent_decode` to compare). For tel: the number.
     pub user: Option<&'a [u8]>,
+    /// The password after `user:` (deprecated by RFC 3261, still parsed).
     pub password: Option<&'a [u8]>,
     /// For `Scheme::Other` and tel: `Host::Name(b"")`.
     pub host: Host<'a>,
     /// The host bytes as written (brackets included for IPv6).
     pub host_raw: &'a [u8],
+    /// The explicit port (1..=65535), `None` when absent.
     pub port: Option<u16>,
     /// `;name=value` parameters after host[:port] (for tel: after the number).
     pub params: Params<'a>,
@@ -75,7 +82,10 @@ pub fn percent_decode(s: &[u8]) -> Cow<'_, [u8]> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while let Some(&c) = s.get(i) {
-        let hex = s.get(i + 1).and_then(|&h| hex_val(h)).zip(s.get(i + 2).and_then(|&l| hex_val(l)));
+        let hex = s
+            .get(i + 1)
+            .and_then(|&h| hex_val(h))
+            .zip(s.get(i + 2).and_then(|&l| hex_val(l)));
         match (c, hex) {
             (b'%', Some((h, l))) => {
                 out.push((h << 4) | l);
@@ -98,7 +108,11 @@ pub(super) fn bare_uri_len(s: &[u8]) -> usize {
     let head = s.get(..limit).unwrap_or_default();
     let start = head.iter().rposition(|&c| c == b'@').unwrap_or(0);
     let rest = s.get(start..).unwrap_or_default();
-    start + rest.iter().position(|&c| c == b';' || is_lws(c)).unwrap_or(rest.len())
+    start
+        + rest
+            .iter()
+            .position(|&c| c == b';' || is_lws(c))
+            .unwrap_or(rest.len())
 }
 
 /// `scheme ":"` (scheme = ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")), case-insensitive.
@@ -106,8 +120,9 @@ fn parse_scheme(input: &[u8]) -> Result<(Scheme, &[u8]), GrammarError> {
     let scheme_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.');
     let starts_alpha = |s: &[u8]| s.first().is_some_and(u8::is_ascii_alphabetic);
     let mut scheme = terminated(verify(take_while1(scheme_char), starts_alpha), tag(&b":"[..]));
-    let (body, name): (&[u8], &[u8]) =
-        scheme.parse(input).map_err(|_: nom::Err<nom::error::Error<&[u8]>>| malformed("URI scheme", 0))?;
+    let (body, name): (&[u8], &[u8]) = scheme
+        .parse(input)
+        .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| malformed("URI scheme", 0))?;
     let scheme = match name.to_ascii_lowercase().as_slice() {
         b"sip" => Scheme::Sip,
         b"sips" => Scheme::Sips,
@@ -119,32 +134,55 @@ fn parse_scheme(input: &[u8]) -> Result<(Scheme, &[u8]), GrammarError> {
 
 /// `[user[:password]@]host[:port][;params][?headers]`; offsets relative to `body`.
 fn parse_sip_body(scheme: Scheme, body: &[u8]) -> Result<Uri<'_>, GrammarError> {
-    let (before_q, headers) = match body.iter().position(|&c| c == b'?') {
-        Some(q) => (body.get(..q).unwrap_or_default(), body.get(q + 1..)),
-        None => (body, None),
-    };
-    if headers.is_some_and(<[u8]>::is_empty) {
-        return Err(malformed("URI headers", before_q.len()));
-    }
-    let (userinfo, hp_start) = match before_q.iter().rposition(|&c| c == b'@') {
-        Some(at) => (before_q.get(..at), at + 1),
+    let (userinfo, hp_start) = match user_end(body) {
+        Some(at) => (body.get(..at), at + 1),
         None => (None, 0),
     };
     let (user, password) = split_userinfo(userinfo)?;
-    let tail = before_q.get(hp_start..).unwrap_or_default();
+    let after_user = body.get(hp_start..).unwrap_or_default();
+    let (tail, headers) = match after_user.iter().position(|&c| c == b'?') {
+        Some(q) => (after_user.get(..q).unwrap_or_default(), after_user.get(q + 1..)),
+        None => (after_user, None),
+    };
+    if headers.is_some_and(<[u8]>::is_empty) {
+        return Err(malformed("URI headers", hp_start + tail.len()));
+    }
     let hp_len = tail.iter().position(|&c| c == b';').unwrap_or(tail.len());
     let (hostport, params) = tail.split_at_checked(hp_len).ok_or(malformed("URI", hp_start))?;
     let hp = parse_hostport(hostport).map_err(|e| shift(e, hp_start))?;
     let params = Params(params);
     params.check().map_err(|e| shift(e, hp_start + hp_len))?;
-    Ok(Uri { scheme, user, password, host: hp.host, host_raw: hp.host_raw, port: hp.port, params, headers })
+    Ok(Uri {
+        scheme,
+        user,
+        password,
+        host: hp.host,
+        host_raw: hp.host_raw,
+        port: hp.port,
+        params,
+        headers,
+    })
+}
+
+/// Where the userinfo ends (its `@`). `@` never appears unescaped after the user part, but
+/// the user may contain `?` (RFC 4475 intmeth), and some peers leave `@` unescaped in URI
+/// headers: take the last `@` before the first `?`, else the last `@` at all.
+fn user_end(body: &[u8]) -> Option<usize> {
+    let q = body.iter().position(|&c| c == b'?').unwrap_or(body.len());
+    let before_q = body.get(..q).unwrap_or_default();
+    before_q
+        .iter()
+        .rposition(|&c| c == b'@')
+        .or_else(|| body.iter().rposition(|&c| c == b'@'))
 }
 
 type UserInfo<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
 /// Splits `user[:password]`; the user must be non-empty.
 fn split_userinfo(userinfo: Option<&[u8]>) -> Result<UserInfo<'_>, GrammarError> {
-    let Some(ui) = userinfo else { return Ok((None, None)) };
+    let Some(ui) = userinfo else {
+        return Ok((None, None));
+    };
     let (user, password) = match ui.iter().position(|&c| c == b':') {
         Some(colon) => (ui.get(..colon).unwrap_or_default(), ui.get(colon + 1..)),
         None => (ui, None),
@@ -157,7 +195,8 @@ fn split_userinfo(userinfo: Option<&[u8]>) -> Result<UserInfo<'_>, GrammarError>
 
 /// `number[;params]` (RFC 3966); offsets relative to `body`.
 fn parse_tel_body(body: &[u8]) -> Result<Uri<'_>, GrammarError> {
-    let is_tel_char = |c: u8| c.is_ascii_hexdigit() || matches!(c, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#');
+    let is_tel_char =
+        |c: u8| c.is_ascii_hexdigit() || matches!(c, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#');
     let len = body.iter().position(|&c| c == b';').unwrap_or(body.len());
     let (number, params) = body.split_at_checked(len).ok_or(malformed("tel number", 0))?;
     if number.is_empty() || !number.iter().all(|&c| is_tel_char(c)) {
@@ -166,7 +205,11 @@ fn parse_tel_body(body: &[u8]) -> Result<Uri<'_>, GrammarError> {
     let params = Params(params);
     params.check().map_err(|e| shift(e, len))?;
     let empty = number.get(len..).unwrap_or_default();
-    Ok(Uri { user: Some(number), params, ..opaque(Scheme::Tel, empty) })
+    Ok(Uri {
+        user: Some(number),
+        params,
+        ..opaque(Scheme::Tel, empty)
+    })
 }
 
 /// Any other scheme: kept opaque, only checked to be non-empty.
@@ -222,7 +265,10 @@ mod tests {
     #[test]
     fn minimal_and_scheme_case() {
         let u = uri(b"SIP:example.com");
-        assert_eq!((u.scheme, u.user, u.host_raw, u.port), (Scheme::Sip, None, &b"example.com"[..], None));
+        assert_eq!(
+            (u.scheme, u.user, u.host_raw, u.port),
+            (Scheme::Sip, None, &b"example.com"[..], None)
+        );
         assert!(u.params.is_empty());
         assert_eq!(uri(b"sip:192.0.2.1").host, Host::V4(Ipv4Addr::new(192, 0, 2, 1)));
     }
@@ -230,7 +276,10 @@ mod tests {
     #[test]
     fn ipv6_hosts() {
         let u = uri(b"sip:a@[2001:db8::1]:5060;transport=udp");
-        assert_eq!(u.host, Host::V6("2001:db8::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED)));
+        assert_eq!(
+            u.host,
+            Host::V6("2001:db8::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED))
+        );
         assert_eq!((u.host_raw, u.port), (&b"[2001:db8::1]"[..], Some(5060)));
         let u = uri(b"sip:[::1]");
         assert_eq!((u.host, u.port), (Host::V6(Ipv6Addr::LOCALHOST), None));
@@ -244,8 +293,14 @@ mod tests {
         assert_eq!(uri(b"sip:a@h:65535").port, Some(65535));
         assert_eq!(parse_uri(b"sip:a@h:0"), Err(GrammarError::Range("port")));
         assert_eq!(parse_uri(b"sip:a@h:65536"), Err(GrammarError::Range("port")));
-        assert_eq!(parse_uri(b"sip:a@h:123456789012345678901234567890"), Err(GrammarError::Range("port")));
-        assert_eq!(parse_uri(b"sip:a@h:"), Err(GrammarError::Malformed { what: "port", at: 8 }));
+        assert_eq!(
+            parse_uri(b"sip:a@h:123456789012345678901234567890"),
+            Err(GrammarError::Range("port"))
+        );
+        assert_eq!(
+            parse_uri(b"sip:a@h:"),
+            Err(GrammarError::Malformed { what: "port", at: 8 })
+        );
         assert!(parse_uri(b"sip:a@h:50a").is_err());
     }
 
@@ -264,7 +319,10 @@ mod tests {
     fn rfc4475_escapes() {
         // esc01: escaped user parts and params.
         let u = uri(b"sip:sips%3Auser%40example.com@example.net");
-        assert_eq!(u.user.map(percent_decode).as_deref(), Some(&b"sips:user@example.com"[..]));
+        assert_eq!(
+            u.user.map(percent_decode).as_deref(),
+            Some(&b"sips:user@example.com"[..])
+        );
         assert_eq!(u.host, Host::Name(b"example.net"));
         let u = uri(b"sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
         assert_eq!(u.user.map(percent_decode).as_deref(), Some(&b"caller"[..]));
@@ -275,6 +333,24 @@ mod tests {
         // escruri / regescrt: escaped headers.
         let u = uri(b"sip:user@example.com?Route=%3Csip:example.com%3E");
         assert_eq!(u.headers, Some(&b"Route=%3Csip:example.com%3E"[..]));
+    }
+
+    #[test]
+    fn rfc4475_intmeth_user_with_question_mark() {
+        let u = uri(b"sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com");
+        assert_eq!(
+            u.user,
+            Some(&b"1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"[..])
+        );
+        assert_eq!(
+            u.password,
+            Some(&b"&it+has=1,weird!*pas$wo~d_too.(doesn't-it)"[..])
+        );
+        assert_eq!((u.host, u.headers), (Host::Name(b"example.com"), None));
+        // An unescaped `@` in a URI header does not steal the user part.
+        let u = uri(b"sip:bob@b.example?Replaces=123@192.0.2.1");
+        assert_eq!((u.user, u.host_raw), (Some(&b"bob"[..]), &b"b.example"[..]));
+        assert_eq!(u.headers, Some(&b"Replaces=123@192.0.2.1"[..]));
     }
 
     #[test]
@@ -315,7 +391,10 @@ mod tests {
             b"im:user@example.com",
         ] {
             let u = uri(s);
-            assert_eq!((u.scheme, u.host, u.user, u.port), (Scheme::Other, Host::Name(b""), None, None));
+            assert_eq!(
+                (u.scheme, u.host, u.user, u.port),
+                (Scheme::Other, Host::Name(b""), None, None)
+            );
         }
         assert!(parse_uri(b"foo:").is_err());
     }
@@ -349,15 +428,33 @@ mod tests {
 
     #[test]
     fn error_offsets_point_into_input() {
-        assert_eq!(parse_uri(b"sip:a@b; lr"), Err(GrammarError::Malformed { what: "URI", at: 8 }));
-        assert_eq!(parse_uri(b"sip:a@b;x;;"), Err(GrammarError::Malformed { what: "parameter", at: 10 }));
-        assert_eq!(parse_uri(b"sip:@b"), Err(GrammarError::Malformed { what: "URI user", at: 4 }));
+        assert_eq!(
+            parse_uri(b"sip:a@b; lr"),
+            Err(GrammarError::Malformed { what: "URI", at: 8 })
+        );
+        assert_eq!(
+            parse_uri(b"sip:a@b;x;;"),
+            Err(GrammarError::Malformed {
+                what: "parameter",
+                at: 10
+            })
+        );
+        assert_eq!(
+            parse_uri(b"sip:@b"),
+            Err(GrammarError::Malformed {
+                what: "URI user",
+                at: 4
+            })
+        );
     }
 
     #[test]
     fn bare_addr_spec_lengths() {
         assert_eq!(bare_uri_len(b"sip:caller@example.org;tag=1"), 22);
-        assert_eq!(bare_uri_len(b"sip:user;par=u%40example.net@example.com;tag=1"), 40);
+        assert_eq!(
+            bare_uri_len(b"sip:user;par=u%40example.net@example.com;tag=1"),
+            40
+        );
         assert_eq!(bare_uri_len(b"sip:h;x=\"a@b\""), 5);
         assert_eq!(bare_uri_len(b"sip:a@b ;tag=1"), 7);
         assert_eq!(bare_uri_len(b"isbn:2983792873"), 15);
