@@ -156,6 +156,7 @@ impl ClientInvite {
     }
 
     /// A response with status `code` matched this transaction; says what the core does with it.
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_response(&mut self, now: Instant, code: u16) -> ClientInviteAction {
         use ClientInviteState::{Accepted, Calling, Completed, Proceeding};
         match (self.state, StatusClass::of(code)) {
@@ -209,6 +210,7 @@ impl ClientInvite {
     }
 
     /// Fires every timer due at `now` and says what the core must do (at most one event).
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_timeout(&mut self, now: Instant) -> Option<ClientTimerEvent> {
         let mut event = None;
         for _ in 0..self.timers.len() {

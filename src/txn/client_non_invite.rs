@@ -130,6 +130,7 @@ impl ClientNonInvite {
     }
 
     /// A response with status `code` matched this transaction; says what the core does with it.
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_response(&mut self, now: Instant, code: u16) -> ClientNonInviteAction {
         use ClientNonInviteState::{Proceeding, Trying};
         match (self.state, StatusClass::of(code)) {
@@ -152,6 +153,7 @@ impl ClientNonInvite {
     }
 
     /// Fires every timer due at `now` and says what the core must do (at most one event).
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_timeout(&mut self, now: Instant) -> Option<ClientTimerEvent> {
         let mut event = None;
         for _ in 0..self.timers.len() {

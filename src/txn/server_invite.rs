@@ -132,6 +132,7 @@ impl ServerInvite {
 
     /// A retransmission of the INVITE arrived: returns the response to send again, if any (the last
     /// provisional in Proceeding, the final in Completed; nothing once confirmed or accepted).
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_request_retransmit(&mut self, _now: Instant) -> Option<Bytes> {
         match self.state {
             ServerInviteState::Proceeding | ServerInviteState::Completed => self.last_response.clone(),
@@ -141,6 +142,7 @@ impl ServerInvite {
 
     /// The core wants to send a provisional response upstream: returns the bytes to send (`None`:
     /// too late, a final already went out, drop it). Remembered for INVITE retransmissions.
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn send_provisional(&mut self, response: Bytes) -> Option<Bytes> {
         if self.state != ServerInviteState::Proceeding {
             return None;
@@ -153,6 +155,7 @@ impl ServerInvite {
     /// (`None`: drop it). A 2xx moves to Accepted (Timer L); later 2xx, such as retransmissions or
     /// other forks' answers, are still sent. A 300-699 moves to Completed (Timers G and H); any
     /// other final after the first is dropped. A 1xx goes through [`ServerInvite::send_provisional`].
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn send_final(&mut self, now: Instant, code: u16, response: Bytes) -> Option<Bytes> {
         use ServerInviteState::{Accepted, Proceeding};
         match (self.state, StatusClass::of(code)) {
@@ -172,6 +175,7 @@ impl ServerInvite {
 
     /// An ACK matched this transaction. In Completed it confirms the non-2xx final (stop G and H, arm
     /// Timer I); in Accepted it acknowledges a 2xx and must be forwarded end to end.
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_ack(&mut self, now: Instant) -> AckDisposition {
         match self.state {
             ServerInviteState::Completed => {
@@ -189,6 +193,7 @@ impl ServerInvite {
     }
 
     /// Fires every timer due at `now` and says what the core must do (at most one event).
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_timeout(&mut self, now: Instant) -> Option<ServerTimerEvent> {
         let mut event = None;
         for _ in 0..self.timers.len() {

@@ -99,6 +99,7 @@ impl ServerNonInvite {
 
     /// A retransmission of the request arrived: returns the last response to send again, if any
     /// (none in Trying: the retransmission is dropped).
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_request_retransmit(&mut self, _now: Instant) -> Option<Bytes> {
         match self.state {
             ServerNonInviteState::Proceeding | ServerNonInviteState::Completed => self.last_response.clone(),
@@ -108,6 +109,7 @@ impl ServerNonInvite {
 
     /// The core wants to send a provisional upstream: returns the bytes to send (`None`: a final
     /// already went out, drop it). Remembered for request retransmissions.
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn send_provisional(&mut self, response: Bytes) -> Option<Bytes> {
         match self.state {
             ServerNonInviteState::Trying | ServerNonInviteState::Proceeding => {
@@ -122,6 +124,7 @@ impl ServerNonInvite {
     /// The core wants to send a response with status `code` upstream: returns the bytes to send
     /// (`None`: a final already went out, drop it). A 200-699 moves to Completed and arms Timer J;
     /// a 1xx goes through [`ServerNonInvite::send_provisional`].
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn send_final(&mut self, now: Instant, code: u16, response: Bytes) -> Option<Bytes> {
         use ServerNonInviteState::{Proceeding, Trying};
         match (self.state, StatusClass::of(code)) {
@@ -140,6 +143,7 @@ impl ServerNonInvite {
     }
 
     /// Fires every timer due at `now`: only Timer J, which ends the transaction.
+    #[must_use = "the returned value says what the core must send or do"]
     pub fn on_timeout(&mut self, now: Instant) -> Option<ServerTimerEvent> {
         let timer = self.timers.pop_expired(now)?;
         match timer {
