@@ -297,6 +297,7 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
+    const PASS: ClientInviteAction = ClientInviteAction::Pass { first_final: false };
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
@@ -354,7 +355,7 @@ mod tests {
     #[test]
     fn non_2xx_final_acks_then_resends_then_d() {
         let (t0, mut tx) = start(TimerConfig::default());
-        tx.on_response(t0, 180);
+        assert_eq!(tx.on_response(t0, 180), PASS);
         let action = tx.on_response(t0 + secs(1.0), 486);
         assert_eq!(action, ClientInviteAction::SendAck);
         assert!(action.is_first_final());
@@ -387,7 +388,7 @@ mod tests {
     #[test]
     fn success_enters_accepted_and_passes_retransmissions() {
         let (t0, mut tx) = start(TimerConfig::default());
-        tx.on_response(t0, 180);
+        assert_eq!(tx.on_response(t0, 180), PASS);
         let first = tx.on_response(t0 + secs(2.0), 200);
         assert_eq!(first, ClientInviteAction::Pass { first_final: true });
         assert!(first.is_first_final());
@@ -415,7 +416,7 @@ mod tests {
     #[test]
     fn cancel_gives_up_after_64_t1() {
         let (t0, mut tx) = start(TimerConfig::default());
-        tx.on_response(t0, 180);
+        assert_eq!(tx.on_response(t0, 180), PASS);
         tx.cancel_sent(t0 + secs(10.0));
         tx.cancel_sent(t0 + secs(20.0));
         assert!(tx.is_cancelled());
@@ -427,7 +428,7 @@ mod tests {
     #[test]
     fn final_after_cancel_clears_cancel_timer() {
         let (t0, mut tx) = start(TimerConfig::default());
-        tx.on_response(t0, 180);
+        assert_eq!(tx.on_response(t0, 180), PASS);
         tx.cancel_sent(t0);
         assert_eq!(tx.on_response(t0 + secs(1.0), 487), ClientInviteAction::SendAck);
         assert_eq!(tx.next_timeout(), Some(t0 + secs(33.0)));

@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn ack_confirms_then_i_terminates() {
         let (t0, mut tx) = start(TimerConfig::default());
-        tx.send_final(t0, 404, b("404"));
+        assert_eq!(tx.send_final(t0, 404, b("404")), Some(b("404")));
         assert_eq!(tx.send_final(t0, 500, b("500")), None);
         assert_eq!(tx.send_provisional(b("180")), None);
         assert_eq!(tx.on_ack(t0 + secs(1.0)), AckDisposition::Absorb);
@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn success_enters_accepted_and_ack_goes_end_to_end() {
         let (t0, mut tx) = start(TimerConfig::default());
-        tx.send_provisional(b("100"));
+        assert_eq!(tx.send_provisional(b("100")), Some(b("100")));
         assert_eq!(tx.send_final(t0 + secs(1.0), 200, b("200")), Some(b("200")));
         assert_eq!(tx.state(), ServerInviteState::Accepted);
         assert_eq!(tx.on_request_retransmit(t0 + secs(1.5)), None);
@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn reliable_has_no_g_and_i_is_zero() {
         let (t0, mut tx) = start(TimerConfig::reliable());
-        tx.send_final(t0, 503, b("503"));
+        assert_eq!(tx.send_final(t0, 503, b("503")), Some(b("503")));
         assert_eq!(tx.next_timeout(), Some(t0 + secs(32.0)));
         assert_eq!(tx.on_ack(t0 + secs(1.0)), AckDisposition::Absorb);
         assert!(tx.is_terminated());
