@@ -41,7 +41,9 @@ const FUTURE_SKEW_SECS: u64 = 30;
 /// A digest hash algorithm we offer and accept (RFC 8760 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algorithm {
+    /// `MD5` (RFC 2617); what most SIP devices speak.
     Md5,
+    /// `SHA-256` (RFC 7616, RFC 8760).
     Sha256,
 }
 

@@ -10,12 +10,17 @@ use crate::sip::header::digest::parse_challenge;
 /// The inputs of a digest response. Not `Debug`: it holds the password.
 #[derive(Clone, Copy)]
 pub struct ResponseInput<'a> {
+    /// User name.
     pub username: &'a [u8],
+    /// Realm of the challenge.
     pub realm: &'a [u8],
+    /// Plaintext password (HA1 is derived from it per algorithm).
     pub password: &'a [u8],
+    /// Request method (`INVITE`, `REGISTER`, ...).
     pub method: &'a [u8],
     /// The digest `uri` parameter (what the client put there, normally the Request-URI).
     pub uri: &'a [u8],
+    /// The server nonce.
     pub nonce: &'a [u8],
     /// `Some` for `qop=auth` (RFC 2617/7616), `None` for an RFC 2069 answer without qop.
     pub qop: Option<QopAuth<'a>>,
@@ -24,7 +29,9 @@ pub struct ResponseInput<'a> {
 /// The `qop=auth` extras that enter the response: `nc` (as sent, 8 hex digits) and `cnonce`.
 #[derive(Clone, Copy)]
 pub struct QopAuth<'a> {
+    /// Nonce count exactly as sent (8 hex digits).
     pub nc: &'a [u8],
+    /// Client nonce.
     pub cnonce: &'a [u8],
 }
 

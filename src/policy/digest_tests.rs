@@ -250,3 +250,26 @@ fn reasons_are_labels() {
     assert_eq!(Algorithm::parse(b"sha-256"), Some(Algorithm::Sha256));
     assert_eq!(Algorithm::parse(b"MD5-sess"), None);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn any_credentials_round_trip(
+        user in "[ -~]{1,20}",
+        password in "[ -~]{0,20}",
+        uri in "sip:[a-z0-9+@.;=\"]{1,30}",
+        cnonce in "[a-zA-Z0-9/+]{1,20}",
+        nc in 1u32..,
+        sha in proptest::bool::ANY,
+    ) {
+        let a = auth();
+        let alg = if sha { Algorithm::Sha256 } else { Algorithm::Md5 };
+        let ch = a.challenge(NOW, REALM, &[alg], false);
+        let value = answer(&ch[0], "INVITE", &uri, &user, &password, &cnonce, nc).unwrap();
+        let creds = parse_credentials(value.as_bytes()).unwrap();
+        proptest::prop_assert_eq!(&*creds.username, user.as_bytes());
+        let res = a.verify(NOW, TTL, &creds, b"INVITE", uri.as_bytes(), password.as_bytes(), REALM);
+        proptest::prop_assert_eq!(res, Ok(()));
+    }
+}

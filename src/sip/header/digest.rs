@@ -18,15 +18,25 @@ pub const MAX_PARAM_BYTES: usize = 1024;
 /// Deliberately not `Debug`-printable with secrets: the `response` never reaches a log.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct DigestCredentials<'a> {
+    /// The user name (looked up in the realm).
     pub username: Cow<'a, [u8]>,
+    /// The realm the client answered (must be the one we challenged in).
     pub realm: Cow<'a, [u8]>,
+    /// Our nonce, echoed back.
     pub nonce: Cow<'a, [u8]>,
+    /// The digest-uri; must equal the Request-URI.
     pub uri: Cow<'a, [u8]>,
+    /// Hex digest response. Secret-equivalent: never logged.
     pub response: Cow<'a, [u8]>,
+    /// `MD5` (default when absent) or `SHA-256`.
     pub algorithm: Option<Cow<'a, [u8]>>,
+    /// Client nonce (with qop).
     pub cnonce: Option<Cow<'a, [u8]>>,
+    /// Our opaque, echoed back.
     pub opaque: Option<Cow<'a, [u8]>>,
+    /// `auth` (absent: RFC 2069 answer).
     pub qop: Option<Cow<'a, [u8]>>,
+    /// Nonce count, 8 hex digits (with qop).
     pub nc: Option<Cow<'a, [u8]>>,
 }
 
@@ -42,12 +52,17 @@ impl std::fmt::Debug for DigestCredentials<'_> {
 /// Decoded `Digest k=v, ...` challenge (the parameters a UAC needs to answer it).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DigestChallenge<'a> {
+    /// Realm to answer in.
     pub realm: Cow<'a, [u8]>,
+    /// Nonce to echo.
     pub nonce: Cow<'a, [u8]>,
+    /// Opaque to echo.
     pub opaque: Option<Cow<'a, [u8]>>,
+    /// Algorithm (absent: MD5).
     pub algorithm: Option<Cow<'a, [u8]>>,
     /// The raw qop-options list, e.g. `auth,auth-int`.
     pub qop: Option<Cow<'a, [u8]>>,
+    /// `true` when our previous nonce had expired.
     pub stale: Option<Cow<'a, [u8]>>,
 }
 
@@ -224,12 +239,24 @@ impl<'a> Cursor<'a> {
         let value = if self.eat(b'"') {
             self.quoted()?
         } else {
-            Cow::Borrowed(self.token())
+            self.token_value()?
         };
         if value.len() > MAX_PARAM_BYTES {
             return Err(GrammarError::Range("digest parameter"));
         }
         Ok((name, value))
+    }
+
+    /// An unquoted value: a non-empty token.
+    fn token_value(&mut self) -> Result<Cow<'a, [u8]>, GrammarError> {
+        let value = self.token();
+        if value.is_empty() {
+            return Err(GrammarError::Malformed {
+                what: "digest: empty value",
+                at: self.at,
+            });
+        }
+        Ok(Cow::Borrowed(value))
     }
 
     /// After the opening quote: reads up to the closing quote, unescaping quoted-pairs.
@@ -361,6 +388,7 @@ mod tests {
             b"Digest =u",
             b"Digest username=u realm=r",
             b"Digest username=\"u\\",
+            b"Digest username=, realm=r, nonce=n, uri=u, response=r",
         ] {
             assert!(
                 parse_credentials(bad).is_err(),
