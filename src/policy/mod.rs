@@ -2,11 +2,15 @@
 //! return a `Decision`. The live proxy and `trunkgate route` call exactly these functions.
 
 pub mod ban;
+mod callerid;
 pub mod digest;
+mod dryrun;
 pub mod identify;
 pub mod limits;
 pub mod number;
 pub mod route;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 use std::net::SocketAddr;
 use std::time::Duration;
