@@ -317,9 +317,9 @@ impl Core {
         let Some(call) = self.calls.get_mut(&key) else { return };
         let out = call.server.send_final(now, code, bytes);
         let reply = call.reply;
+        let ended = (code >= 300).then(|| String::from_utf8_lossy(call.request.call_id().unwrap_or(b"")).into_owned());
         self.emit_reply(reply, out, code);
-        if code >= 300 {
-            let call_id = String::from_utf8_lossy(call.request.call_id().unwrap_or(b"")).into_owned();
+        if let Some(call_id) = ended {
             self.events.push_back(Event::CallEnded { call_id, code });
         }
     }

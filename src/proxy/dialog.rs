@@ -45,6 +45,8 @@ impl RouteSigner {
 
 /// An established (answered) call: it holds the call's permits until it ends.
 pub struct Dialog {
+    /// Held only for their `Drop`, which releases the counts when the dialog ends.
+    #[allow(dead_code)]
     pub permits: Vec<Permit>,
     /// When `max_call_duration` ends it.
     pub expires: Instant,

@@ -141,7 +141,7 @@ impl Core {
     /// An ACK for an INVITE we answered with a failure: absorbs it.
     pub(super) fn answered_ack(&mut self, now: Instant, key: &TxnKey) -> bool {
         let Some(Answered::Invite { txn, .. }) = self.answered.get_mut(key) else { return false };
-        txn.on_ack(now);
+        let _ = txn.on_ack(now);
         let due = txn.next_timeout();
         if txn.is_terminated() {
             self.answered.remove(key);

@@ -14,7 +14,7 @@ use super::forward::{self, Forward};
 use super::incoming::uri_transport;
 use super::local::{LocalResponse, Reply};
 use super::timers::TimerKey;
-use super::{Core, Event, Input, TxnKey};
+use super::{Core, Event, Input, Transmit, TxnKey};
 use crate::config::{Snapshot, Transport};
 use crate::proxy::Services;
 use crate::sip::header::{self, Host, Uri};
@@ -100,8 +100,7 @@ impl Core {
             ClientInviteAction::SendAck => {
                 let ack = forward::ack(&b.request, &msg);
                 b.txn.set_ack(ack.clone());
-                let (d, t) = (b.dest, b.transport);
-                self.send(d, t, None, ack);
+                self.out.push_back(Transmit { dest: b.dest, transport: b.transport, conn: None, bytes: ack });
                 let mut b = call.branch.take();
                 if let Some(b) = b.as_mut() {
                     b.carrier_permit = None;
@@ -145,10 +144,11 @@ impl Core {
                 }
             }
             ClientInviteAction::Pass { first_final: true } => {
-                let via = forward::via(b.transport, &self.cfg.advertise, self.port(b.transport), self.new_branch_id());
+                let (ack_id, bye_id) = (self.new_branch_id(), self.new_branch_id());
+                let via = forward::via(b.transport, &self.cfg.advertise, self.port(b.transport), ack_id);
                 let ack = forward::in_dialog(&b.request, msg, "ACK", &via, 0);
                 self.send(b.dest, b.transport, None, ack);
-                let via = forward::via(b.transport, &self.cfg.advertise, self.port(b.transport), self.new_branch_id());
+                let via = forward::via(b.transport, &self.cfg.advertise, self.port(b.transport), bye_id);
                 let bye = forward::in_dialog(&b.request, msg, "BYE", &via, 1);
                 self.send(b.dest, b.transport, None, bye);
             }
