@@ -211,6 +211,12 @@ impl Message {
         }
     }
 
+    /// The user part of the Request-URI (the dialled number, usually) by a cheap local scan;
+    /// the number itself for `tel:`. `None` for a response or a URI without user.
+    pub fn request_uri_user(&self) -> Option<&[u8]> {
+        super::ruri::user_of(self.request_uri()?)
+    }
+
     /// Span of the Request-URI (for splicing).
     pub fn request_uri_span(&self) -> Option<Span> {
         match self.start {
@@ -293,5 +299,45 @@ impl Message {
             None => Ok(None),
             Some(v) => header::parse_u32(v).map(Some),
         }
+    }
+
+    /// Checks the headers RFC 3261 §8.1.1 requires: at least one Via, and exactly one From,
+    /// To, Call-ID and CSeq; Max-Forwards and Content-Length at most once (RFC 4475 multi01,
+    /// mcl01). The parser does not do this so that a 400 can still be built from the index.
+    pub fn check_core_headers(&self) -> Result<(), ParseError> {
+        const SINGLE: [HeaderName; 6] = [
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::MaxForwards,
+            HeaderName::ContentLength,
+        ];
+        let mut counts = [0u8; SINGLE.len()];
+        let mut vias = 0usize;
+        for h in &self.headers {
+            vias += usize::from(h.name == HeaderName::Via);
+            if let Some(i) = SINGLE.iter().position(|n| *n == h.name) {
+                counts[i] = counts[i].saturating_add(1);
+            }
+        }
+        if vias == 0 {
+            return Err(ParseError::Missing("Via"));
+        }
+        for (name, n) in SINGLE.iter().zip(counts) {
+            let required = SINGLE[..4].contains(name);
+            match n {
+                0 if required => return Err(ParseError::Missing(name.as_str())),
+                2.. => return Err(ParseError::Duplicate(name.as_str())),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the header section ended at the end of the datagram, without the blank line
+    /// (RFC 4475 baddn); the editor then writes the missing blank line.
+    pub fn lacks_blank_line(&self) -> bool {
+        self.body.start == self.headers_end
     }
 }
