@@ -16,10 +16,7 @@ pub struct Editor<'m> {
 
 impl<'m> Editor<'m> {
     pub fn new(msg: &'m Message) -> Editor<'m> {
-        Editor {
-            msg,
-            splices: Vec::new(),
-        }
+        Editor { msg, splices: Vec::new() }
     }
 
     /// Replaces a span of the original with `with`.

@@ -16,10 +16,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_message_bytes: 65535,
-            max_headers: 128,
-        }
+        Limits { max_message_bytes: 65535, max_headers: 128 }
     }
 }
 

@@ -18,14 +18,7 @@ pub struct ResponseBuilder<'r> {
 impl<'r> ResponseBuilder<'r> {
     /// A response with this code and reason phrase.
     pub fn new(req: &'r Message, code: u16, reason: &'r str) -> ResponseBuilder<'r> {
-        ResponseBuilder {
-            req,
-            code,
-            reason,
-            to_tag: None,
-            extra: Vec::new(),
-            body: None,
-        }
+        ResponseBuilder { req, code, reason, to_tag: None, extra: Vec::new(), body: None }
     }
 
     /// The To tag added when the request's To has none (ignored when it has one).
@@ -48,14 +41,7 @@ impl<'r> ResponseBuilder<'r> {
 
     /// The response bytes.
     pub fn build(self) -> Bytes {
-        let _ = (
-            self.req,
-            self.code,
-            self.reason,
-            self.to_tag,
-            self.extra,
-            self.body,
-        );
+        let _ = (self.req, self.code, self.reason, self.to_tag, self.extra, self.body);
         todo!("sip-message helper")
     }
 }

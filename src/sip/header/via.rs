@@ -22,9 +22,7 @@ impl<'a> Via<'a> {
     }
     /// `None`: no rport; `Some(None)`: bare `;rport`; `Some(Some(p))`: filled in.
     pub fn rport(&self) -> Option<Option<u16>> {
-        self.params
-            .get("rport")
-            .map(|v| v.and_then(|p| std::str::from_utf8(p).ok()?.parse().ok()))
+        self.params.get("rport").map(|v| v.and_then(|p| std::str::from_utf8(p).ok()?.parse().ok()))
     }
     pub fn maddr(&self) -> Option<&'a [u8]> {
         self.params.get("maddr").flatten()
