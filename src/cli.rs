@@ -1,8 +1,11 @@
 //! Command line: `run`, `check`, `route`, `import-kazoo` (SPEC §1).
 
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
+
+use crate::config::{self, Snapshot};
 
 /// trunkgate: SIP edge proxy.
 #[derive(Debug, Parser)]
@@ -49,14 +52,132 @@ pub fn run(cli: Cli) -> i32 {
             eprintln!("run: not yet");
             1
         }
-        Command::Check { config } => {
-            let _ = config;
-            eprintln!("check: not yet");
+        Command::Check { config } => check(&config),
+        Command::Route {
+            config,
+            from,
+            to,
+            user,
+        } => route(&config, &from, &to, user.as_deref()),
+    }
+}
+
+/// `trunkgate check`: summary on stdout and exit 0, or every error on stderr and exit 1.
+fn check(path: &Path) -> i32 {
+    match config::load_with_warnings(path, 0) {
+        Ok((snap, warnings)) => {
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            print!("{}", summary(&snap));
+            0
+        }
+        Err(errors) => {
+            print_errors(&errors);
             1
         }
-        Command::Route { .. } => {
-            eprintln!("route: not yet");
+    }
+}
+
+fn print_errors(errors: &config::ConfigErrors) {
+    for e in &errors.0 {
+        eprintln!("{e}");
+    }
+    eprintln!("{errors}");
+}
+
+/// The `check` summary: one line per kind, with counts and names.
+pub fn summary(snap: &Snapshot) -> String {
+    let mut out = format!("{}: OK\n", snap.source.display());
+    let accounts: Vec<&str> = snap.accounts.iter().map(|a| a.account_id.as_str()).collect();
+    out.push_str(&line("accounts", &accounts));
+    let servers: Vec<&str> = snap.servers.iter().map(|s| s.name.as_str()).collect();
+    out.push_str(&line("servers", &servers));
+    out.push_str(&format!(
+        "DIDs: {} ({} ranges)\n",
+        snap.dids.exact_len(),
+        snap.dids.range_len()
+    ));
+    let carriers: Vec<&str> = snap.carriers.iter().map(|c| c.name.as_str()).collect();
+    out.push_str(&line("carriers", &carriers));
+    let listeners: Vec<String> = snap
+        .proxy
+        .listen
+        .iter()
+        .map(|l| format!("{}:{}", l.transport.via_name().to_ascii_lowercase(), l.addr))
+        .collect();
+    let listeners: Vec<&str> = listeners.iter().map(String::as_str).collect();
+    out.push_str(&line("listeners", &listeners));
+    out
+}
+
+/// `kind: N (a, b, c)`, the names cut after 20.
+fn line(kind: &str, names: &[&str]) -> String {
+    let shown: Vec<&str> = names.iter().take(20).copied().collect();
+    let more = if names.len() > shown.len() {
+        format!(", ... {} more", names.len() - shown.len())
+    } else {
+        String::new()
+    };
+    format!("{kind}: {} ({}{more})\n", names.len(), shown.join(", "))
+}
+
+/// `trunkgate route`: the dry run of `policy::route`.
+fn route(path: &Path, from: &str, to: &str, user: Option<&str>) -> i32 {
+    let Some(from) = parse_from(from) else {
+        eprintln!("--from: expected IP[:PORT] (IPv6 as [::1]:5060), got `{from}`");
+        return 2;
+    };
+    match config::load(path, 0) {
+        Ok(snap) => {
+            print!("{}", crate::policy::route::dry_run(&snap, from, to, user));
+            0
+        }
+        Err(errors) => {
+            print_errors(&errors);
             1
         }
+    }
+}
+
+/// `IP`, `IP:PORT`, `[v6]`, `[v6]:PORT` or a bare IPv6 address; the port defaults to 5060.
+pub fn parse_from(s: &str) -> Option<SocketAddr> {
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Some(sa);
+    }
+    let host = s.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(s);
+    host.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 5060))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_forms() {
+        assert_eq!(parse_from("127.0.0.2"), "127.0.0.2:5060".parse().ok());
+        assert_eq!(parse_from("127.0.0.2:5070"), "127.0.0.2:5070".parse().ok());
+        assert_eq!(parse_from("[::1]:5061"), "[::1]:5061".parse().ok());
+        assert_eq!(parse_from("[::1]"), "[::1]:5060".parse().ok());
+        assert_eq!(parse_from("::1"), "[::1]:5060".parse().ok());
+        assert_eq!(parse_from("host:5060"), None);
+        assert_eq!(parse_from("1.2.3.4:99999"), None);
+    }
+
+    #[test]
+    fn summary_of_shipped_config() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/trunkgate.toml");
+        let snap = config::load(&path, 1).unwrap();
+        let s = summary(&snap);
+        assert!(s.contains("accounts: 1 (acme)"), "{s}");
+        assert!(s.contains("servers: 2 (acme-server, acme-pbx)"), "{s}");
+        assert!(
+            s.contains("carriers: 3 (carrier-a, termination, failover)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("listeners: 2 (udp:127.0.0.1:5060, tcp:127.0.0.1:5060)"),
+            "{s}"
+        );
     }
 }

@@ -381,7 +381,11 @@ impl SourceIndex {
     }
 }
 
-fn push_entry<P: prefix_trie::Prefix>(map: &mut prefix_trie::PrefixMap<P, Vec<SourceEntry>>, p: P, e: SourceEntry) {
+fn push_entry<P: prefix_trie::Prefix>(
+    map: &mut prefix_trie::PrefixMap<P, Vec<SourceEntry>>,
+    p: P,
+    e: SourceEntry,
+) {
     match map.get_mut(&p) {
         Some(v) => v.push(e),
         None => {
@@ -395,7 +399,8 @@ fn push_entry<P: prefix_trie::Prefix>(map: &mut prefix_trie::PrefixMap<P, Vec<So
 pub struct DidIndex {
     /// Key: the E.164 string with its `+`.
     pub(crate) exact: HashMap<String, Did>,
-    /// Sorted by start; (digits length, start, end, did settings).
+    /// Sorted by (digits length, start), never overlapping; (digits length, start, end, did
+    /// settings).
     pub(crate) ranges: Vec<(usize, u64, u64, Did)>,
 }
 
@@ -410,8 +415,22 @@ impl DidIndex {
             return None;
         }
         let n: u64 = digits.parse().ok()?;
-        let i = self.ranges.partition_point(|r| r.1 <= n);
-        self.ranges[..i].iter().rev().take(8).find(|r| r.0 == digits.len() && r.1 <= n && n <= r.2).map(|r| &r.3)
+        let len = digits.len();
+        // Ranges never overlap (config validation), so the only candidate is the last range
+        // starting at or before `n` among those of the same length.
+        let i = self.ranges.partition_point(|r| (r.0, r.1) <= (len, n));
+        let r = self.ranges.get(i.checked_sub(1)?)?;
+        (r.0 == len && n <= r.2).then_some(&r.3)
+    }
+
+    /// Number of exact DIDs.
+    pub fn exact_len(&self) -> usize {
+        self.exact.len()
+    }
+
+    /// Number of DID ranges.
+    pub fn range_len(&self) -> usize {
+        self.ranges.len()
     }
 
     /// Number of exact DIDs plus ranges.

@@ -1,0 +1,1 @@
+//! Validator and compile tests over whole config documents.
