@@ -47,11 +47,7 @@ pub enum Command {
 /// Runs a command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
-        Command::Run { config } => {
-            let _ = config;
-            eprintln!("run: not yet");
-            1
-        }
+        Command::Run { config } => crate::runtime::run(&config),
         Command::Check { config } => check(&config),
         Command::Route {
             config,

@@ -1,8 +1,10 @@
 //! Stateless, tamper-proof nonces (RFC 7616 §3.3 suggests "time-stamp H(time-stamp ":" ETag
 //! ":" secret-data)"; we use an HMAC).
 //!
-//! Layout, hex-encoded (50 characters): `ts (8 bytes, big-endian unix seconds) ‖ algorithm (1
-//! byte) ‖ HMAC-SHA256(secret, "trunkgate-nonce" ‖ ts ‖ algorithm ‖ realm)[..16]`.
+//! Layout, hex-encoded (66 characters): `ts (8 bytes, big-endian unix seconds) ‖ serial (8 bytes)
+//! ‖ algorithm (1 byte) ‖ HMAC-SHA256(secret, "trunkgate-nonce" ‖ ts ‖ serial ‖ algorithm ‖
+//! realm)[..16]`. The serial makes every challenge's nonce unique (two challenges in the same
+//! second must not share a nonce, or the second client's `nc=1` would look like a replay).
 //! The nonce carries its own timestamp, so expiry needs no server-side storage; it is bound to
 //! the realm (a nonce from realm A is no good in realm B) and to the algorithm of the challenge
 //! it came in (a client cannot take the nonce of a SHA-256 challenge and answer with MD5: no
@@ -17,7 +19,7 @@ use super::Algorithm;
 
 /// Length of the tag (truncated HMAC) inside a nonce; also the replay-cache key.
 pub(super) const TAG_LEN: usize = 16;
-const RAW_LEN: usize = 8 + 1 + TAG_LEN;
+const RAW_LEN: usize = 8 + 8 + 1 + TAG_LEN;
 const DOMAIN_NONCE: &[u8] = b"trunkgate-nonce";
 const DOMAIN_OPAQUE: &[u8] = b"trunkgate-opaque";
 
@@ -31,9 +33,9 @@ pub(super) struct Nonce {
 }
 
 /// The keyed HMAC that mints and checks nonces. Not `Debug`: it holds the server secret.
-#[derive(Clone)]
 pub(super) struct NonceKey {
     mac: Hmac<Sha256>,
+    serial: std::sync::atomic::AtomicU64,
 }
 
 impl NonceKey {
@@ -46,14 +48,17 @@ impl NonceKey {
         }
         Self {
             mac: Hmac::<Sha256>::new(&key.into()),
+            serial: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
     /// A fresh nonce for `realm` and `algorithm`, minted at `now_unix`.
     pub fn mint(&self, now_unix: u64, realm: &[u8], algorithm: Algorithm) -> String {
-        let tag = self.tag(now_unix, algorithm, realm);
+        let serial = self.serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tag = self.tag(now_unix, serial, algorithm, realm);
         let mut raw = Vec::with_capacity(RAW_LEN);
         raw.extend_from_slice(&now_unix.to_be_bytes());
+        raw.extend_from_slice(&serial.to_be_bytes());
         raw.push(algorithm.code());
         raw.extend_from_slice(&tag);
         hex(&raw)
@@ -63,10 +68,11 @@ impl NonceKey {
     pub fn check(&self, nonce: &[u8], realm: &[u8]) -> Option<Nonce> {
         let raw: [u8; RAW_LEN] = unhex(nonce)?;
         let (ts, rest) = raw.split_first_chunk::<8>()?;
+        let (serial, rest) = rest.split_first_chunk::<8>()?;
         let (code, tag) = rest.split_first()?;
         let ts = u64::from_be_bytes(*ts);
         let algorithm = Algorithm::from_code(*code)?;
-        let expected = self.tag(ts, algorithm, realm);
+        let expected = self.tag(ts, u64::from_be_bytes(*serial), algorithm, realm);
         if !bool::from(expected.as_slice().ct_eq(tag)) {
             return None;
         }
@@ -87,10 +93,11 @@ impl NonceKey {
         hex(out.get(..8).unwrap_or_default())
     }
 
-    fn tag(&self, ts: u64, algorithm: Algorithm, realm: &[u8]) -> [u8; TAG_LEN] {
+    fn tag(&self, ts: u64, serial: u64, algorithm: Algorithm, realm: &[u8]) -> [u8; TAG_LEN] {
         let mut mac = self.mac.clone();
         mac.update(DOMAIN_NONCE);
         mac.update(&ts.to_be_bytes());
+        mac.update(&serial.to_be_bytes());
         mac.update(&[algorithm.code()]);
         mac.update(realm);
         let out = mac.finalize().into_bytes();

@@ -223,10 +223,29 @@ fn full_replay_table_answers_stale() {
         round_trip(&a, Algorithm::Sha256, "s3cret", 1, NOW),
         Err(AuthError::Stale)
     );
+    // Every challenge mints a new nonce (serial), so a fresh MD5 round trip is another new
+    // nonce: still refused while the table is full.
     assert_eq!(
         round_trip(&a, Algorithm::Md5, "s3cret", 1, NOW),
-        Err(AuthError::Replay)
+        Err(AuthError::Stale)
     );
+}
+
+#[test]
+fn challenges_in_the_same_second_get_distinct_nonces() {
+    let a = Authenticator::new([4u8; 32]);
+    let one = a.challenge(NOW, REALM, &[Algorithm::Md5], false);
+    let two = a.challenge(NOW, REALM, &[Algorithm::Md5], false);
+    assert_ne!(one, two);
+    // Two clients answering their own challenge with nc=1 are both accepted.
+    for c in [&one[0], &two[0]] {
+        let creds = answer(c, "INVITE", RURI, "pbx1", "s3cret", "c", 1).unwrap();
+        let parsed = parse_credentials(creds.as_bytes()).unwrap();
+        assert_eq!(
+            a.verify(NOW, TTL, &parsed, b"INVITE", RURI.as_bytes(), b"s3cret", REALM),
+            Ok(())
+        );
+    }
 }
 
 #[test]

@@ -33,7 +33,13 @@ impl Core {
         key: TxnKey,
     ) {
         if self.draining {
-            return self.answer(now, key, &msg, input, LocalResponse::new(503).header("Retry-After", "5"));
+            return self.answer(
+                now,
+                key,
+                &msg,
+                input,
+                LocalResponse::new(503).header("Retry-After", "5"),
+            );
         }
         let caller = match identify::identify(snap, input.src) {
             Some(SourceOwner::Carrier(c)) => Caller::Carrier(c),
@@ -102,9 +108,15 @@ impl Core {
             return self.refuse(now, snap, key, msg, input);
         }
         let realm = request_realm(snap, msg, register).to_owned();
-        let hdr = if register { HeaderName::Authorization } else { HeaderName::ProxyAuthorization };
+        let hdr = if register {
+            HeaderName::Authorization
+        } else {
+            HeaderName::ProxyAuthorization
+        };
         let creds = msg.headers_named(hdr).map(|h| msg.slice(h.value)).find_map(|v| {
-            parse_credentials(v).ok().filter(|c| c.realm.eq_ignore_ascii_case(realm.as_bytes()))
+            parse_credentials(v)
+                .ok()
+                .filter(|c| c.realm.eq_ignore_ascii_case(realm.as_bytes()))
         });
         let Some(creds) = creds else {
             self.challenge(now, snap, svc, key, msg, input, &realm, false);
@@ -113,14 +125,25 @@ impl Core {
         let user = String::from_utf8_lossy(&creds.username).into_owned();
         let owner = identify::digest_owner(snap, &realm, &user);
         let password = match owner {
-            Some(DigestOwner::Server(s)) => snap.servers.get(s.0 as usize).and_then(|s| s.auth.password.clone()),
+            Some(DigestOwner::Server(s)) => snap
+                .servers
+                .get(s.0 as usize)
+                .and_then(|s| s.auth.password.clone()),
             Some(DigestOwner::Carrier(c)) => snap.carriers.get(c.0 as usize).map(|c| c.password.clone()),
             None => None,
         };
         // An unknown user is verified against a dummy password so both paths cost the same.
         let pw = password.as_deref().unwrap_or("\u{0}no-such-user");
-        let uri = msg.request_uri().unwrap_or(b"");
-        let verdict = svc.auth.verify(self.unix(now), snap.proxy.nonce_ttl.as_secs(), &creds, msg.method_bytes(), uri, pw.as_bytes(), &realm);
+        let uri = self.digest_uri(msg, &creds.uri);
+        let verdict = svc.auth.verify(
+            self.unix(now),
+            snap.proxy.nonce_ttl.as_secs(),
+            &creds,
+            msg.method_bytes(),
+            uri,
+            pw.as_bytes(),
+            &realm,
+        );
         match (verdict, owner) {
             (Ok(()), Some(owner)) if self.source_allowed(snap, owner, input) => Auth::Caller(match owner {
                 DigestOwner::Server(s) => Caller::Server(s),
@@ -145,10 +168,27 @@ impl Core {
         }
     }
 
+    /// The URI the digest `uri` must equal: the Request-URI, or (as SIPp and PBXs that use us
+    /// as outbound proxy send) a URI naming this proxy itself with no user part. Either way the
+    /// answer is bound to our nonce and to us.
+    fn digest_uri<'m>(&self, msg: &'m Message, digest_uri: &'m [u8]) -> &'m [u8] {
+        let names_us =
+            header::parse_uri(header::trim(digest_uri)).is_ok_and(|u| u.user.is_none() && self.is_us(&u));
+        if names_us {
+            digest_uri
+        } else {
+            msg.request_uri().unwrap_or(b"")
+        }
+    }
+
     /// Seed 004 "basic + ip": a password server with `ip` set must also come from there.
     fn source_allowed(&self, snap: &Snapshot, owner: DigestOwner, input: &Input) -> bool {
-        let DigestOwner::Server(s) = owner else { return true };
-        let Some(server) = snap.servers.get(s.0 as usize) else { return false };
+        let DigestOwner::Server(s) = owner else {
+            return true;
+        };
+        let Some(server) = snap.servers.get(s.0 as usize) else {
+            return false;
+        };
         server.auth.ips.is_empty() || server.auth.ips.iter().any(|n| n.contains(&input.src.ip()))
     }
 
@@ -174,8 +214,17 @@ impl Core {
         stale: bool,
     ) {
         let register = msg.method() == Some(Method::Register);
-        let algs: Vec<Algorithm> = snap.proxy.digest_algorithms.iter().map(|a| algorithm(*a)).collect();
-        let (code, name) = if register { (401, "WWW-Authenticate") } else { (407, "Proxy-Authenticate") };
+        let algs: Vec<Algorithm> = snap
+            .proxy
+            .digest_algorithms
+            .iter()
+            .map(|a| algorithm(*a))
+            .collect();
+        let (code, name) = if register {
+            (401, "WWW-Authenticate")
+        } else {
+            (407, "Proxy-Authenticate")
+        };
         let mut resp = LocalResponse::new(code);
         for value in svc.auth.challenge(self.unix(now), realm, &algs, stale) {
             resp = resp.header(name, value);
@@ -215,7 +264,9 @@ fn request_realm<'s>(snap: &'s Snapshot, msg: &Message, register: bool) -> &'s s
     let host = if register {
         msg.to().ok().map(|t| t.uri.host_raw)
     } else {
-        msg.request_uri().and_then(|u| header::parse_uri(u).ok()).map(|u| u.host_raw)
+        msg.request_uri()
+            .and_then(|u| header::parse_uri(u).ok())
+            .map(|u| u.host_raw)
     };
     let host = host.map(String::from_utf8_lossy).unwrap_or_default();
     identify::realm_for(snap, &host)
@@ -246,7 +297,11 @@ impl Facts {
         Facts {
             ruri_user: ruri.and_then(|u| u.user).map(text).unwrap_or_default(),
             to_user: to.as_ref().and_then(|t| t.uri.user).map(text).unwrap_or_default(),
-            from_user: from.as_ref().and_then(|f| f.uri.user).map(text).unwrap_or_default(),
+            from_user: from
+                .as_ref()
+                .and_then(|f| f.uri.user)
+                .map(text)
+                .unwrap_or_default(),
             from_display: display(from.as_ref().and_then(|f| f.display)),
             pai_user: pai.as_ref().and_then(|p| p.uri.user).map(text),
             pai_display: display(pai.as_ref().and_then(|p| p.display)),

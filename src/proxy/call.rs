@@ -88,7 +88,10 @@ pub struct Call {
 
 impl Call {
     fn next_timeout(&self) -> Option<Instant> {
-        let mut t = [self.server.next_timeout(), self.delay_deadline()].into_iter().flatten().min();
+        let mut t = [self.server.next_timeout(), self.delay_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
         let mut fold = |x: Option<Instant>| t = [t, x].into_iter().flatten().min();
         if let Some(b) = &self.branch {
             fold(b.txn.next_timeout());
@@ -133,7 +136,9 @@ impl Core {
         let trying = self.build_response(&msg, &LocalResponse::new(100));
         let out = server.send_provisional(trying);
         self.emit_reply(reply, out, 100);
-        self.events.push_back(Event::CallStarted { call_id: String::from_utf8_lossy(msg.call_id().unwrap_or(b"")).into_owned() });
+        self.events.push_back(Event::CallStarted {
+            call_id: String::from_utf8_lossy(msg.call_id().unwrap_or(b"")).into_owned(),
+        });
         let pop_routes = self.our_routes(&msg);
         let call = Call {
             server,
@@ -177,7 +182,9 @@ impl Core {
     /// Sends the call to its next usable target, or gives the final answer when none is left.
     pub(super) fn attempt_next(&mut self, now: Instant, svc: &Services, key: TxnKey) {
         loop {
-            let Some(call) = self.calls.get_mut(&key) else { return };
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
             let Some(target) = call.plan.targets.get(call.next_target).cloned() else {
                 return self.fail_upstream(now, key);
             };
@@ -221,7 +228,11 @@ impl Core {
         let id = self.new_branch_id();
         let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
         let Some(call) = self.calls.get(&key) else { return };
-        let rr = if call.initial { self.record_routes(&call.request, call.in_transport, transport) } else { Vec::new() };
+        let rr = if call.initial {
+            self.record_routes(&call.request, call.in_transport, transport)
+        } else {
+            Vec::new()
+        };
         let bytes = forward::forward(
             &call.request,
             call.src,
@@ -239,7 +250,11 @@ impl Core {
             debug!("internal: forwarded INVITE does not parse");
             return;
         };
-        let txn = ClientInvite::new(now, bytes.clone(), TimerConfig::for_transport(transport != Transport::Udp));
+        let txn = ClientInvite::new(
+            now,
+            bytes.clone(),
+            TimerConfig::for_transport(transport != Transport::Udp),
+        );
         self.send(dest, transport, None, bytes);
         self.branches.insert(id, key);
         let branch = Branch {
@@ -291,13 +306,18 @@ impl Core {
 
     /// The final failure upstream when no target is left.
     fn fail_upstream(&mut self, now: Instant, key: TxnKey) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         call.account_permit = None;
         if matches!(call.phase, Phase::Done | Phase::Answered) {
             return;
         }
         call.phase = Phase::Done;
-        let failure = call.last_failure.take().unwrap_or(Failure::Local(if call.unavailable { 503 } else { 480 }));
+        let failure = call
+            .last_failure
+            .take()
+            .unwrap_or(Failure::Local(if call.unavailable { 503 } else { 480 }));
         let (code, bytes) = match failure {
             Failure::Relayed(resp) => relayed_final(&resp),
             Failure::Local(code) => {
@@ -314,10 +334,13 @@ impl Core {
 
     /// Sends a final response upstream through the server transaction.
     pub(super) fn final_upstream(&mut self, now: Instant, key: TxnKey, code: u16, bytes: Bytes) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         let out = call.server.send_final(now, code, bytes);
         let reply = call.reply;
-        let ended = (code >= 300).then(|| String::from_utf8_lossy(call.request.call_id().unwrap_or(b"")).into_owned());
+        let ended = (code >= 300)
+            .then(|| String::from_utf8_lossy(call.request.call_id().unwrap_or(b"")).into_owned());
         self.emit_reply(reply, out, code);
         if let Some(call_id) = ended {
             self.events.push_back(Event::CallEnded { call_id, code });
@@ -326,7 +349,9 @@ impl Core {
 
     /// A retransmitted INVITE: resend the last response.
     pub(super) fn call_retransmit(&mut self, now: Instant, key: TxnKey) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         let reply = call.reply;
         if let Some(b) = call.server.on_request_retransmit(now) {
             self.send(reply.dest, reply.transport, reply.conn, b);
@@ -344,7 +369,9 @@ impl Core {
 
     /// CANCEL from upstream (RFC 3261 §16.10): 487 upstream, CANCEL the branch.
     pub(super) fn cancel_call(&mut self, now: Instant, key: TxnKey) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         if matches!(call.phase, Phase::Answered | Phase::Done) {
             return;
         }
@@ -386,7 +413,9 @@ impl Core {
 
     /// Every timer of a call.
     pub(super) fn call_timeout(&mut self, now: Instant, _snap: &Arc<Snapshot>, svc: &Services, key: TxnKey) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         if call.delay_deadline().is_some_and(|d| d <= now) {
             call.phase = Phase::Trying;
             self.attempt_next(now, svc, key);
@@ -398,7 +427,9 @@ impl Core {
     }
 
     fn server_timers(&mut self, now: Instant, key: TxnKey) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         let reply = call.reply;
         if let Some(ServerTimerEvent::Retransmit(b)) = call.server.on_timeout(now) {
             self.send(reply.dest, reply.transport, reply.conn, b);
@@ -406,7 +437,9 @@ impl Core {
     }
 
     fn branch_timers(&mut self, now: Instant, svc: &Services, key: TxnKey) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         let Some(b) = call.branch.as_mut() else { return };
         let expired = |d: Option<Instant>| d.is_some_and(|d| d <= now);
         if expired(b.progress_deadline) || expired(b.answer_deadline) {
@@ -435,12 +468,19 @@ impl Core {
     }
 
     fn dead_timers(&mut self, now: Instant, key: TxnKey) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         let mut gone = Vec::new();
         for b in &mut call.dead {
             match b.txn.on_timeout(now) {
                 Some(ClientTimerEvent::Retransmit(bytes)) if !b.cancel_pending => {
-                    self.out.push_back(super::Transmit { dest: b.dest, transport: b.transport, conn: None, bytes });
+                    self.out.push_back(super::Transmit {
+                        dest: b.dest,
+                        transport: b.transport,
+                        conn: None,
+                        bytes,
+                    });
                 }
                 _ => {}
             }
@@ -470,7 +510,9 @@ impl Core {
 
     /// A 2xx went upstream: the dialog takes over the permits.
     pub(super) fn answered(&mut self, now: Instant, key: TxnKey) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         if call.phase == Phase::Answered {
             return;
         }
@@ -536,7 +578,10 @@ pub fn relayed_final(resp: &Message) -> (u16, Bytes) {
     ed.remove_top_via();
     if code == 503 {
         if let crate::sip::StartLine::Response { reason, version, .. } = resp.start_line() {
-            let span = crate::sip::Span { start: version.end + 1, end: reason.end.max(version.end + 4) };
+            let span = crate::sip::Span {
+                start: version.end + 1,
+                end: reason.end.max(version.end + 4),
+            };
             ed.replace(span, Bytes::from_static(b"500 Server Internal Error"));
         }
         return (500, ed.finish());

@@ -74,7 +74,12 @@ impl Dialogs {
 
     /// Ends every dialog past its `max_call_duration`; returns their Call-IDs.
     pub fn expire(&mut self, now: Instant) -> Vec<Bytes> {
-        let gone: Vec<Bytes> = self.map.iter().filter(|(_, d)| d.expires <= now).map(|(k, _)| k.clone()).collect();
+        let gone: Vec<Bytes> = self
+            .map
+            .iter()
+            .filter(|(_, d)| d.expires <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in &gone {
             self.map.remove(k);
         }

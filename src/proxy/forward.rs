@@ -75,16 +75,22 @@ fn max_forwards(msg: &Message, ed: &mut Editor<'_>) {
         ed.append_header("Max-Forwards", b"70");
         return;
     };
-    let n = header::parse_u32(msg.slice(h.value)).unwrap_or(70).saturating_sub(1);
+    let n = header::parse_u32(msg.slice(h.value))
+        .unwrap_or(70)
+        .saturating_sub(1);
     ed.replace_header_value(h, n.to_string().as_bytes());
 }
 
 /// RFC 3581 / RFC 3261 §18.2.1: add `received` when the top Via's host differs from the source
 /// address, and fill a bare `rport` with the source port.
 fn stamp_received(msg: &Message, src: SocketAddr, ed: &mut Editor<'_>) {
-    let Some(raw) = msg.header_values(HeaderName::Via).next() else { return };
+    let Some(raw) = msg.header_values(HeaderName::Via).next() else {
+        return;
+    };
     let Ok(via) = header::parse_via(raw) else { return };
-    let Some(end) = msg.span_of(raw).map(|s| s.end as usize) else { return };
+    let Some(end) = msg.span_of(raw).map(|s| s.end as usize) else {
+        return;
+    };
     let mut add = String::new();
     let host_is_src = match via.host {
         header::Host::V4(a) => std::net::IpAddr::V4(a) == src.ip(),
@@ -175,7 +181,13 @@ fn name_addr(id: &Identity, host: &[u8], port: Option<u16>, params: &[u8]) -> St
 
 /// Our Via value for a branch.
 pub fn via(transport: Transport, host: &str, port: u16, branch_id: u64) -> String {
-    format!("SIP/2.0/{} {}:{};branch={}", transport.via_name(), host, port, branch(branch_id))
+    format!(
+        "SIP/2.0/{} {}:{};branch={}",
+        transport.via_name(),
+        host,
+        port,
+        branch(branch_id)
+    )
 }
 
 /// CANCEL for a forwarded INVITE (RFC 3261 §9.1): same Request-URI, top Via, Call-ID, From, To
@@ -208,7 +220,10 @@ fn hop_request(invite: &Message, method: &str, to: Option<&[u8]>) -> Bytes {
         put_line(&mut b, &[name.as_bytes(), b": ", value.unwrap_or(b"")]);
     }
     let seq = invite.cseq().map(|c| c.seq).unwrap_or(1);
-    put_line(&mut b, &[b"CSeq: ", seq.to_string().as_bytes(), b" ", method.as_bytes()]);
+    put_line(
+        &mut b,
+        &[b"CSeq: ", seq.to_string().as_bytes(), b" ", method.as_bytes()],
+    );
     b.put_slice(b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
     b.freeze()
 }
@@ -233,8 +248,15 @@ pub fn in_dialog(invite: &Message, ok: &Message, method: &str, via: &str, seq_of
     ] {
         put_line(&mut b, &[name.as_bytes(), b": ", value.unwrap_or(b"")]);
     }
-    let seq = invite.cseq().map(|c| c.seq).unwrap_or(1).saturating_add(seq_offset);
-    put_line(&mut b, &[b"CSeq: ", seq.to_string().as_bytes(), b" ", method.as_bytes()]);
+    let seq = invite
+        .cseq()
+        .map(|c| c.seq)
+        .unwrap_or(1)
+        .saturating_add(seq_offset);
+    put_line(
+        &mut b,
+        &[b"CSeq: ", seq.to_string().as_bytes(), b" ", method.as_bytes()],
+    );
     b.put_slice(b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
     b.freeze()
 }

@@ -30,7 +30,10 @@ pub(super) enum Class {
 impl Core {
     /// Handles one received message.
     pub fn handle(&mut self, now: Instant, snap: &Arc<Snapshot>, svc: &Services, input: Input) {
-        let limits = Limits { max_message_bytes: snap.proxy.max_message_bytes, ..Limits::default() };
+        let limits = Limits {
+            max_message_bytes: snap.proxy.max_message_bytes,
+            ..Limits::default()
+        };
         let msg = match Message::parse_with(input.bytes.clone(), &limits) {
             Ok(m) => m,
             Err(e) => return self.unparseable(&input, &e),
@@ -59,10 +62,21 @@ impl Core {
         debug!(src = %input.src, "dropping unparseable message: {err}");
     }
 
-    fn on_request(&mut self, now: Instant, snap: &Arc<Snapshot>, svc: &Services, input: &Input, msg: Message) {
+    fn on_request(
+        &mut self,
+        now: Instant,
+        snap: &Arc<Snapshot>,
+        svc: &Services,
+        input: &Input,
+        msg: Message,
+    ) {
         let method = msg.method().unwrap_or(Method::Other);
-        self.events.push_back(Event::Request { method: method_label(method) });
-        let Some(key) = self.sanity(&msg, input) else { return };
+        self.events.push_back(Event::Request {
+            method: method_label(method),
+        });
+        let Some(key) = self.sanity(&msg, input) else {
+            return;
+        };
         match method {
             Method::Ack => return self.on_ack(now, snap, svc, input, msg, key),
             Method::Cancel => return self.on_cancel(now, input, &msg, key),
@@ -143,15 +157,27 @@ impl Core {
         if let Some(options) = unsupported(msg) {
             return Some(LocalResponse::new(420).header("Unsupported", options));
         }
-        let looped = msg.header_values(HeaderName::Via).filter_map(|v| header::parse_via(v).ok()).any(|v| {
-            v.host_raw == self.cfg.advertise.as_bytes()
-                && v.branch().is_some_and(|b| b.starts_with(super::forward::BRANCH_PREFIX.as_bytes()))
-                && self.cfg.ports.iter().any(|(_, p)| v.port.unwrap_or(5060) == *p)
-        });
+        let looped = msg
+            .header_values(HeaderName::Via)
+            .filter_map(|v| header::parse_via(v).ok())
+            .any(|v| {
+                v.host_raw == self.cfg.advertise.as_bytes()
+                    && v.branch()
+                        .is_some_and(|b| b.starts_with(super::forward::BRANCH_PREFIX.as_bytes()))
+                    && self.cfg.ports.iter().any(|(_, p)| v.port.unwrap_or(5060) == *p)
+            });
         looped.then(|| LocalResponse::new(482))
     }
 
-    fn on_ack(&mut self, now: Instant, snap: &Arc<Snapshot>, svc: &Services, input: &Input, msg: Message, key: TxnKey) {
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        snap: &Arc<Snapshot>,
+        svc: &Services,
+        input: &Input,
+        msg: Message,
+        key: TxnKey,
+    ) {
         if self.answered_ack(now, &key) {
             return;
         }
@@ -175,7 +201,15 @@ impl Core {
         self.cancel_call(now, invite);
     }
 
-    fn initial(&mut self, now: Instant, snap: &Arc<Snapshot>, svc: &Services, input: &Input, msg: Message, key: TxnKey) {
+    fn initial(
+        &mut self,
+        now: Instant,
+        snap: &Arc<Snapshot>,
+        svc: &Services,
+        input: &Input,
+        msg: Message,
+        key: TxnKey,
+    ) {
         match msg.method().unwrap_or(Method::Other) {
             Method::Invite => self.on_invite(now, snap, svc, input, msg, key),
             Method::Register => self.on_register(now, snap, svc, input, &msg, key),
@@ -183,14 +217,22 @@ impl Core {
             Method::Bye | Method::Prack | Method::Update | Method::Info | Method::Notify => {
                 self.answer(now, key, &msg, input, LocalResponse::new(481))
             }
-            _ => self.answer(now, key, &msg, input, LocalResponse::new(405).header("Allow", ALLOW)),
+            _ => self.answer(
+                now,
+                key,
+                &msg,
+                input,
+                LocalResponse::new(405).header("Allow", ALLOW),
+            ),
         }
     }
 
     /// Out-of-dialog OPTIONS: a keep-alive ping to the proxy itself (SPEC §4).
     fn on_options(&mut self, now: Instant, snap: &Snapshot, input: &Input, msg: &Message, key: TxnKey) {
         if identify::identify(snap, input.src).is_some() {
-            let resp = LocalResponse::new(200).header("Allow", ALLOW).header("Accept", "application/sdp");
+            let resp = LocalResponse::new(200)
+                .header("Allow", ALLOW)
+                .header("Accept", "application/sdp");
             return self.answer(now, key, msg, input, resp);
         }
         match snap.proxy.unknown_source {

@@ -24,7 +24,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn to(input: &Input) -> Reply {
-        Reply { dest: input.src, transport: input.transport, conn: input.conn }
+        Reply {
+            dest: input.src,
+            transport: input.transport,
+            conn: input.conn,
+        }
     }
 
     pub fn reliable(&self) -> bool {
@@ -55,7 +59,10 @@ pub struct LocalResponse<'a> {
 
 impl<'a> LocalResponse<'a> {
     pub fn new(code: u16) -> LocalResponse<'a> {
-        LocalResponse { code, headers: Vec::new() }
+        LocalResponse {
+            code,
+            headers: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &'a str, value: impl Into<String>) -> Self {
@@ -81,7 +88,14 @@ impl Core {
 
     /// Answers `req` (a final response) from a new server transaction that absorbs
     /// retransmissions; `key` is the request's transaction key.
-    pub(super) fn answer(&mut self, now: Instant, key: TxnKey, req: &Message, input: &Input, resp: LocalResponse<'_>) {
+    pub(super) fn answer(
+        &mut self,
+        now: Instant,
+        key: TxnKey,
+        req: &Message,
+        input: &Input,
+        resp: LocalResponse<'_>,
+    ) {
         let reply = Reply::to(input);
         let bytes = self.build_response(req, &resp);
         let cfg = TimerConfig::for_transport(reply.reliable());
@@ -127,7 +141,9 @@ impl Core {
 
     /// A retransmitted request for a transaction we answered: send the answer again.
     pub(super) fn answered_retransmit(&mut self, now: Instant, key: &TxnKey) -> bool {
-        let Some(a) = self.answered.get_mut(key) else { return false };
+        let Some(a) = self.answered.get_mut(key) else {
+            return false;
+        };
         let (out, reply) = match a {
             Answered::Invite { txn, reply } => (txn.on_request_retransmit(now), *reply),
             Answered::NonInvite { txn, reply } => (txn.on_request_retransmit(now), *reply),
@@ -140,7 +156,9 @@ impl Core {
 
     /// An ACK for an INVITE we answered with a failure: absorbs it.
     pub(super) fn answered_ack(&mut self, now: Instant, key: &TxnKey) -> bool {
-        let Some(Answered::Invite { txn, .. }) = self.answered.get_mut(key) else { return false };
+        let Some(Answered::Invite { txn, .. }) = self.answered.get_mut(key) else {
+            return false;
+        };
         let _ = txn.on_ack(now);
         let due = txn.next_timeout();
         if txn.is_terminated() {
@@ -153,12 +171,22 @@ impl Core {
 
     /// Timer for an answered transaction.
     pub(super) fn answered_timeout(&mut self, now: Instant, key: TxnKey) {
-        let Some(a) = self.answered.get_mut(&key) else { return };
+        let Some(a) = self.answered.get_mut(&key) else {
+            return;
+        };
         let (event, reply, due, done) = match a {
-            Answered::Invite { txn, reply } => (txn.on_timeout(now), *reply, txn.next_timeout(), txn.is_terminated()),
-            Answered::NonInvite { txn, reply } => {
-                (txn.on_timeout(now), *reply, txn.next_timeout(), txn.is_terminated())
-            }
+            Answered::Invite { txn, reply } => (
+                txn.on_timeout(now),
+                *reply,
+                txn.next_timeout(),
+                txn.is_terminated(),
+            ),
+            Answered::NonInvite { txn, reply } => (
+                txn.on_timeout(now),
+                *reply,
+                txn.next_timeout(),
+                txn.is_terminated(),
+            ),
         };
         if let Some(ServerTimerEvent::Retransmit(b)) = event {
             self.send(reply.dest, reply.transport, reply.conn, b);
@@ -176,7 +204,9 @@ pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDA
 
 /// The value of `Unsupported` for a 420: the Proxy-Require options, as written.
 pub fn unsupported(req: &Message) -> Option<String> {
-    let v: Vec<String> =
-        req.header_values(HeaderName::ProxyRequire).map(|o| String::from_utf8_lossy(o).into_owned()).collect();
+    let v: Vec<String> = req
+        .header_values(HeaderName::ProxyRequire)
+        .map(|o| String::from_utf8_lossy(o).into_owned())
+        .collect();
     (!v.is_empty()).then(|| v.join(", "))
 }

@@ -194,11 +194,21 @@ impl Core {
     }
 
     fn port(&self, t: Transport) -> u16 {
-        self.cfg.ports.iter().find(|(tr, _)| *tr == t).or(self.cfg.ports.first()).map_or(5060, |p| p.1)
+        self.cfg
+            .ports
+            .iter()
+            .find(|(tr, _)| *tr == t)
+            .or(self.cfg.ports.first())
+            .map_or(5060, |p| p.1)
     }
 
     fn send(&mut self, dest: SocketAddr, transport: Transport, conn: Option<ConnId>, bytes: Bytes) {
-        self.out.push_back(Transmit { dest, transport, conn, bytes });
+        self.out.push_back(Transmit {
+            dest,
+            transport,
+            conn,
+            bytes,
+        });
     }
 
     fn new_branch_id(&mut self) -> u64 {

@@ -38,7 +38,14 @@ pub struct Relay {
 
 impl Core {
     /// A response from downstream.
-    pub(super) fn on_response(&mut self, now: Instant, snap: &Arc<Snapshot>, svc: &Services, input: &Input, msg: Message) {
+    pub(super) fn on_response(
+        &mut self,
+        now: Instant,
+        snap: &Arc<Snapshot>,
+        svc: &Services,
+        input: &Input,
+        msg: Message,
+    ) {
         let Some(code) = msg.status() else { return };
         self.events.push_back(Event::Response { code });
         let id = match msg.top_via() {
@@ -69,7 +76,9 @@ impl Core {
         msg: Message,
         code: u16,
     ) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         if call.branch.as_ref().is_some_and(|b| b.id == id) {
             self.active_response(now, svc, key, msg, code);
         } else if let Some(i) = call.dead.iter().position(|b| b.id == id) {
@@ -83,7 +92,9 @@ impl Core {
     }
 
     fn active_response(&mut self, now: Instant, svc: &Services, key: TxnKey, msg: Message, code: u16) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         let Some(b) = call.branch.as_mut() else { return };
         match b.txn.on_response(now, code) {
             ClientInviteAction::Absorb => {}
@@ -100,7 +111,12 @@ impl Core {
             ClientInviteAction::SendAck => {
                 let ack = forward::ack(&b.request, &msg);
                 b.txn.set_ack(ack.clone());
-                self.out.push_back(Transmit { dest: b.dest, transport: b.transport, conn: None, bytes: ack });
+                self.out.push_back(Transmit {
+                    dest: b.dest,
+                    transport: b.transport,
+                    conn: None,
+                    bytes: ack,
+                });
                 let mut b = call.branch.take();
                 if let Some(b) = b.as_mut() {
                     b.carrier_permit = None;
@@ -116,7 +132,9 @@ impl Core {
 
     /// A 1xx on the active branch: relayed upstream (except 100), progress timer stopped.
     fn provisional(&mut self, now: Instant, key: TxnKey, msg: &Message, code: u16) {
-        let Some(call) = self.calls.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
         let Some(b) = call.branch.as_mut() else { return };
         b.got_1xx = true;
         if code == 100 {
@@ -163,7 +181,15 @@ impl Core {
     }
 
     /// An in-dialog request (To tag) or an end-to-end ACK: relayed along our signed Route.
-    pub(super) fn in_dialog(&mut self, now: Instant, _snap: &Arc<Snapshot>, _svc: &Services, input: &Input, msg: Message, key: TxnKey) {
+    pub(super) fn in_dialog(
+        &mut self,
+        now: Instant,
+        _snap: &Arc<Snapshot>,
+        _svc: &Services,
+        input: &Input,
+        msg: Message,
+        key: TxnKey,
+    ) {
         let is_ack = msg.method() == Some(Method::Ack);
         let ours = self.our_routes(&msg);
         let call_id = msg.call_id().unwrap_or(b"").to_vec();
@@ -174,7 +200,9 @@ impl Core {
             return;
         }
         if ours > 0 && !self.route_signed(&msg) {
-            self.events.push_back(Event::AuthFailure { reason: "bad_route_signature" });
+            self.events.push_back(Event::AuthFailure {
+                reason: "bad_route_signature",
+            });
             if !is_ack {
                 self.answer(now, key, &msg, input, LocalResponse::new(403));
             }
@@ -187,11 +215,22 @@ impl Core {
             return;
         };
         if msg.method() == Some(Method::Bye) && self.dialogs.remove(&call_id) {
-            self.events.push_back(Event::CallEnded { call_id: String::from_utf8_lossy(&call_id).into_owned(), code: 200 });
+            self.events.push_back(Event::CallEnded {
+                call_id: String::from_utf8_lossy(&call_id).into_owned(),
+                code: 200,
+            });
         }
         let id = self.new_branch_id();
         let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
-        let f = Forward { ruri: None, via: &via, record_route: &[], pop_routes: ours, headers: &[], identity: None, pai_host: "" };
+        let f = Forward {
+            ruri: None,
+            via: &via,
+            record_route: &[],
+            pop_routes: ours,
+            headers: &[],
+            identity: None,
+            pai_host: "",
+        };
         let bytes = forward::forward(&msg, input.src, &f);
         if is_ack {
             return self.send(dest, transport, None, bytes);
@@ -201,9 +240,15 @@ impl Core {
 
     /// Whether the top Route (ours) carries a valid signature for this dialog.
     fn route_signed(&self, msg: &Message) -> bool {
-        let Some(top) = msg.header_values(HeaderName::Route).next() else { return false };
-        let Ok(na) = header::parse_name_addr(top) else { return false };
-        let Some(sig) = na.uri.params.get("tg").flatten() else { return false };
+        let Some(top) = msg.header_values(HeaderName::Route).next() else {
+            return false;
+        };
+        let Ok(na) = header::parse_name_addr(top) else {
+            return false;
+        };
+        let Some(sig) = na.uri.params.get("tg").flatten() else {
+            return false;
+        };
         let call_id = msg.call_id().unwrap_or(b"");
         let from_tag = msg.from().ok().and_then(|f| f.tag()).unwrap_or(b"");
         let to_tag = msg.to().ok().and_then(|t| t.tag());
@@ -224,20 +269,41 @@ impl Core {
     ) {
         let reply = Reply::to(input);
         let server = ServerNonInvite::new(now, TimerConfig::for_transport(reply.reliable()));
-        let client = ClientNonInvite::new(now, bytes.clone(), TimerConfig::for_transport(transport != Transport::Udp));
+        let client = ClientNonInvite::new(
+            now,
+            bytes.clone(),
+            TimerConfig::for_transport(transport != Transport::Udp),
+        );
         self.send(dest, transport, None, bytes);
         self.relay_branches.insert(id, key);
-        self.relays.insert(key, Relay { server, reply, request, client, branch_id: id, dest, transport });
+        self.relays.insert(
+            key,
+            Relay {
+                server,
+                reply,
+                request,
+                client,
+                branch_id: id,
+                dest,
+                transport,
+            },
+        );
         self.settle_relay(key);
     }
 
     fn relay_response(&mut self, now: Instant, key: TxnKey, msg: Message, code: u16) {
-        let Some(r) = self.relays.get_mut(&key) else { return };
+        let Some(r) = self.relays.get_mut(&key) else {
+            return;
+        };
         if let ClientNonInviteAction::Pass { .. } = r.client.on_response(now, code) {
             let mut ed = Editor::new(&msg);
             ed.remove_top_via();
             let bytes = ed.finish();
-            let out = if code < 200 { r.server.send_provisional(bytes) } else { r.server.send_final(now, code, bytes) };
+            let out = if code < 200 {
+                r.server.send_provisional(bytes)
+            } else {
+                r.server.send_final(now, code, bytes)
+            };
             let reply = r.reply;
             self.emit_reply(reply, out, code);
         }
@@ -245,7 +311,9 @@ impl Core {
     }
 
     pub(super) fn relay_retransmit(&mut self, now: Instant, key: TxnKey) {
-        let Some(r) = self.relays.get_mut(&key) else { return };
+        let Some(r) = self.relays.get_mut(&key) else {
+            return;
+        };
         let reply = r.reply;
         if let Some(b) = r.server.on_request_retransmit(now) {
             self.send(reply.dest, reply.transport, reply.conn, b);
@@ -253,7 +321,9 @@ impl Core {
     }
 
     pub(super) fn relay_timeout(&mut self, now: Instant, key: TxnKey) {
-        let Some(r) = self.relays.get_mut(&key) else { return };
+        let Some(r) = self.relays.get_mut(&key) else {
+            return;
+        };
         let reply = r.reply;
         match r.client.on_timeout(now) {
             Some(ClientTimerEvent::Retransmit(b)) => {
@@ -286,7 +356,10 @@ impl Core {
             self.relay_branches.remove(&id);
             return;
         }
-        let due = [r.server.next_timeout(), r.client.next_timeout()].into_iter().flatten().min();
+        let due = [r.server.next_timeout(), r.client.next_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
         self.arm(due, TimerKey::Relay(key));
     }
 
@@ -309,7 +382,10 @@ fn upstream_provisional(msg: &Message, early: bool) -> Bytes {
     ed.remove_top_via();
     if early {
         if let crate::sip::StartLine::Response { reason, version, .. } = msg.start_line() {
-            let span = crate::sip::Span { start: version.end + 1, end: reason.end.max(version.end + 4) };
+            let span = crate::sip::Span {
+                start: version.end + 1,
+                end: reason.end.max(version.end + 4),
+            };
             ed.replace(span, Bytes::from_static(b"180 Ringing"));
         }
         ed.remove_all(HeaderName::ContentType);
@@ -338,6 +414,10 @@ pub(super) fn uri_addr(uri: &Uri<'_>) -> Option<SocketAddr> {
         Host::V6(a) => IpAddr::V6(a),
         Host::Name(n) => std::str::from_utf8(n).ok()?.parse().ok()?,
     };
-    let default = if uri.scheme == header::Scheme::Sips { 5061 } else { 5060 };
+    let default = if uri.scheme == header::Scheme::Sips {
+        5061
+    } else {
+        5060
+    };
     Some(SocketAddr::new(ip, uri.port.unwrap_or(default)))
 }

@@ -18,6 +18,10 @@ pub struct Services {
 impl Services {
     /// Builds the services with the process secret (for nonces).
     pub fn new(secret: [u8; 32]) -> Services {
-        Services { limits: Limits::default(), bans: BanList::default(), auth: Authenticator::new(secret) }
+        Services {
+            limits: Limits::default(),
+            bans: BanList::default(),
+            auth: Authenticator::new(secret),
+        }
     }
 }

@@ -86,9 +86,11 @@ impl Driver {
 
     /// Runs until SIGTERM (then drains) or until every input is gone.
     pub async fn run(mut self) {
-        let (Ok(mut hup), Ok(mut term), Ok(mut int)) =
-            (signal(SignalKind::hangup()), signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-        else {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             error!("cannot install signal handlers");
             return;
         };
@@ -122,7 +124,13 @@ impl Driver {
             match socket.try_recv_from(&mut self.buf) {
                 Ok((n, src)) => {
                     let bytes = Bytes::copy_from_slice(&self.buf[..n]);
-                    self.handle(Input { src, local, transport: Transport::Udp, conn: None, bytes });
+                    self.handle(Input {
+                        src,
+                        local,
+                        transport: Transport::Udp,
+                        conn: None,
+                        bytes,
+                    });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -157,7 +165,8 @@ impl Driver {
                 }
                 if failed {
                     let snap = self.live.load();
-                    self.core.transport_error(Instant::now(), &snap, &self.services, peer);
+                    self.core
+                        .transport_error(Instant::now(), &snap, &self.services, peer);
                 }
             }
         }
@@ -188,7 +197,10 @@ impl Driver {
     }
 
     fn send_stream(&mut self, t: Transmit) {
-        let id = t.conn.filter(|c| self.conns.contains_key(c)).or_else(|| self.by_peer.get(&t.dest).copied());
+        let id = t
+            .conn
+            .filter(|c| self.conns.contains_key(c))
+            .or_else(|| self.by_peer.get(&t.dest).copied());
         if let Some(conn) = id.and_then(|id| self.conns.get(&id)) {
             if conn.tx.send(t.bytes.clone()).is_ok() {
                 return;
@@ -220,7 +232,10 @@ impl Driver {
                 for e in &errs.0 {
                     error!("reload rejected: {e}");
                 }
-                error!("reload rejected: {} error(s); the previous configuration stays in service", errs.0.len());
+                error!(
+                    "reload rejected: {} error(s); the previous configuration stays in service",
+                    errs.0.len()
+                );
             }
         }
     }
@@ -264,5 +279,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -59,7 +59,12 @@ async fn serve(path: PathBuf, snap: Snapshot) -> Result<(), StartError> {
     let tcp = tcp::listen_all(&snap.proxy.listen, snap.proxy.max_message_bytes, tx.clone())?;
     let core_cfg = CoreConfig {
         advertise: snap.proxy.advertise.clone(),
-        ports: snap.proxy.listen.iter().map(|l| (l.transport, l.addr.port())).collect(),
+        ports: snap
+            .proxy
+            .listen
+            .iter()
+            .map(|l| (l.transport, l.addr.port()))
+            .collect(),
         secret,
         seed: secret::seed(),
     };
@@ -70,6 +75,8 @@ async fn serve(path: PathBuf, snap: Snapshot) -> Result<(), StartError> {
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     info!("trunkgate ready");
-    driver::Driver::new(core_cfg, live, services, path, udp, tcp, tx, rx).run().await;
+    driver::Driver::new(core_cfg, live, services, path, udp, tcp, tx, rx)
+        .run()
+        .await;
     Ok(())
 }

@@ -24,7 +24,12 @@ pub fn load_or_create(state_dir: Option<&Path>) -> io::Result<[u8; 32]> {
 fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(data)?;
     f.sync_all()
 }
@@ -34,7 +39,9 @@ pub fn random() -> [u8; 32] {
     let mut s = [0u8; 32];
     // getrandom only fails when the OS has no entropy source at all; fall back to time + pid.
     if getrandom::fill(&mut s).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         s[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
         s[16..20].copy_from_slice(&std::process::id().to_le_bytes());
     }

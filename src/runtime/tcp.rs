@@ -29,11 +29,19 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug)]
 pub enum StreamEvent {
     /// An accepted connection (outgoing ones are registered by the driver itself).
-    Opened { id: ConnId, peer: SocketAddr, tx: UnboundedSender<Bytes> },
+    Opened {
+        id: ConnId,
+        peer: SocketAddr,
+        tx: UnboundedSender<Bytes>,
+    },
     /// A whole message arrived.
     Message(Input),
     /// The connection is gone (`failed`: an outgoing connect that never succeeded).
-    Closed { id: ConnId, peer: SocketAddr, failed: bool },
+    Closed {
+        id: ConnId,
+        peer: SocketAddr,
+        failed: bool,
+    },
 }
 
 /// The driver's channel end for stream events.
@@ -43,7 +51,10 @@ pub type Events = UnboundedSender<StreamEvent>;
 pub fn listen_all(listen: &[Listen], max: usize, events: Events) -> Result<Vec<SocketAddr>, StartError> {
     let mut bound = Vec::new();
     for l in listen.iter().filter(|l| l.transport == Transport::Tcp) {
-        let err = |err| StartError::Bind { what: format!("tcp:{}", l.addr), err };
+        let err = |err| StartError::Bind {
+            what: format!("tcp:{}", l.addr),
+            err,
+        };
         let std = std::net::TcpListener::bind(l.addr).map_err(err)?;
         std.set_nonblocking(true).map_err(err)?;
         let listener = TcpListener::from_std(std).map_err(err)?;
@@ -61,7 +72,14 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, event
                 let _ = stream.set_nodelay(true);
                 let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
                 let (tx, rx) = unbounded_channel();
-                if events.send(StreamEvent::Opened { id, peer, tx: tx.clone() }).is_err() {
+                if events
+                    .send(StreamEvent::Opened {
+                        id,
+                        peer,
+                        tx: tx.clone(),
+                    })
+                    .is_err()
+                {
                     return;
                 }
                 spawn_conn(stream, id, peer, local, max, tx, rx, events.clone());
@@ -76,7 +94,12 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, event
 
 /// Opens an outgoing connection; returns its id and the sender to queue bytes on at once
 /// (they flow when the connection is up).
-pub fn connect(peer: SocketAddr, local: SocketAddr, max: usize, events: Events) -> (ConnId, UnboundedSender<Bytes>) {
+pub fn connect(
+    peer: SocketAddr,
+    local: SocketAddr,
+    max: usize,
+    events: Events,
+) -> (ConnId, UnboundedSender<Bytes>) {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = unbounded_channel();
     let tx2 = tx.clone();
@@ -88,7 +111,11 @@ pub fn connect(peer: SocketAddr, local: SocketAddr, max: usize, events: Events) 
             }
             _ => {
                 debug!("tcp connect to {peer} failed");
-                let _ = events.send(StreamEvent::Closed { id, peer, failed: true });
+                let _ = events.send(StreamEvent::Closed {
+                    id,
+                    peer,
+                    failed: true,
+                });
             }
         }
     });
@@ -117,7 +144,11 @@ fn spawn_conn(
     tokio::spawn(async move {
         let reason = read_loop(&mut rd, id, peer, local, max, &tx, &events).await;
         debug!("tcp {peer} closed: {reason}");
-        let _ = events.send(StreamEvent::Closed { id, peer, failed: false });
+        let _ = events.send(StreamEvent::Closed {
+            id,
+            peer,
+            failed: false,
+        });
     });
 }
 
@@ -150,7 +181,13 @@ async fn read_loop(
                 Frame::Message(n) => {
                     let bytes = Bytes::copy_from_slice(&buf[..n]);
                     buf.advance(n);
-                    let input = Input { src: peer, local, transport: Transport::Tcp, conn: Some(id), bytes };
+                    let input = Input {
+                        src: peer,
+                        local,
+                        transport: Transport::Tcp,
+                        conn: Some(id),
+                        bytes,
+                    };
                     if events.send(StreamEvent::Message(input)).is_err() {
                         return "shutdown";
                     }

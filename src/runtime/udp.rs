@@ -17,11 +17,18 @@ pub struct UdpListener {
 
 /// Binds every `udp:` listener (large buffers; IPv6 sockets are v6-only).
 pub fn bind_all(listen: &[Listen]) -> Result<Vec<UdpListener>, StartError> {
-    listen.iter().filter(|l| l.transport == Transport::Udp).map(|l| bind(l.addr)).collect()
+    listen
+        .iter()
+        .filter(|l| l.transport == Transport::Udp)
+        .map(|l| bind(l.addr))
+        .collect()
 }
 
 fn bind(addr: SocketAddr) -> Result<UdpListener, StartError> {
-    let err = |err| StartError::Bind { what: format!("udp:{addr}"), err };
+    let err = |err| StartError::Bind {
+        what: format!("udp:{addr}"),
+        err,
+    };
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true).map_err(err)?;
@@ -33,5 +40,8 @@ fn bind(addr: SocketAddr) -> Result<UdpListener, StartError> {
     socket.bind(&addr.into()).map_err(err)?;
     let socket = UdpSocket::from_std(socket.into()).map_err(err)?;
     let local = socket.local_addr().map_err(err)?;
-    Ok(UdpListener { socket: Arc::new(socket), local })
+    Ok(UdpListener {
+        socket: Arc::new(socket),
+        local,
+    })
 }
