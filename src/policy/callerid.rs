@@ -26,8 +26,15 @@ pub(crate) fn choose(snap: &Snapshot, server: &Server, facts: &CallFacts, emerge
     let raw = strip_separators(facts.from_user);
     let caller = normalise(&raw, cc);
     if let Some(n) = &caller {
-        if let Some(did) = snap.dids.get(n).filter(|d| same_account(snap, server, d.server.0)) {
-            let kept = Cid { name: facts.from_display.map(str::to_owned), number: n.clone() };
+        if let Some(did) = snap
+            .dids
+            .get(n)
+            .filter(|d| same_account(snap, server, d.server.0))
+        {
+            let kept = Cid {
+                name: facts.from_display.map(str::to_owned),
+                number: n.clone(),
+            };
             return Some(did.caller_id.as_ref().map_or(kept, |c| from_config(c, n, cc)));
         }
     }
@@ -38,13 +45,23 @@ pub(crate) fn choose(snap: &Snapshot, server: &Server, facts: &CallFacts, emerge
     };
     let regular = [server.options.caller_id.as_ref(), acct_cid];
     let urgent = [server.options.emergency_caller_id.as_ref(), acct_emergency];
-    let chain = emergency.then_some(urgent).into_iter().flatten().chain(regular).flatten();
+    let chain = emergency
+        .then_some(urgent)
+        .into_iter()
+        .flatten()
+        .chain(regular)
+        .flatten();
     let fallback = caller.unwrap_or_else(|| raw.into_owned());
-    chain.into_iter().find(|c| c.cid_number.is_some() || c.cid_name.is_some()).map(|c| from_config(c, &fallback, cc))
+    chain
+        .into_iter()
+        .find(|c| c.cid_number.is_some() || c.cid_name.is_some())
+        .map(|c| from_config(c, &fallback, cc))
 }
 
 fn same_account(snap: &Snapshot, server: &Server, did_server: u32) -> bool {
-    snap.servers.get(did_server as usize).is_some_and(|s| s.account == server.account)
+    snap.servers
+        .get(did_server as usize)
+        .is_some_and(|s| s.account == server.account)
 }
 
 /// A configured caller ID; a missing `cid_number` keeps `fallback` (the caller's number).
@@ -53,5 +70,8 @@ fn from_config(c: &CallerId, fallback: &str, cc: &str) -> Cid {
         Some(n) => normalise(n, cc).unwrap_or_else(|| n.clone()),
         None => fallback.to_owned(),
     };
-    Cid { name: c.cid_name.clone(), number }
+    Cid {
+        name: c.cid_name.clone(),
+        number,
+    }
 }

@@ -22,7 +22,11 @@ enum Who {
 /// The whole report (see `route::dry_run`).
 pub(crate) fn render(snap: &Snapshot, from: SocketAddr, to: &str, user: Option<&str>) -> String {
     let mut out = String::new();
-    let facts = CallFacts { ruri_user: to, to_user: to, ..CallFacts::default() };
+    let facts = CallFacts {
+        ruri_user: to,
+        to_user: to,
+        ..CallFacts::default()
+    };
     let (decision, inbound_carrier) = match classify(snap, from, user) {
         Who::Stop(text) => return format!("caller: {from}\n{text}\n"),
         Who::Carrier(id, text) => {
@@ -36,7 +40,10 @@ pub(crate) fn render(snap: &Snapshot, from: SocketAddr, to: &str, user: Option<&
     };
     write_number(&mut out, snap, to);
     match &decision {
-        Decision::Reject(r) => line(&mut out, format_args!("decision: reject {} ({})", r.code(), describe(r))),
+        Decision::Reject(r) => line(
+            &mut out,
+            format_args!("decision: reject {} ({})", r.code(), describe(r)),
+        ),
         Decision::Relay(plan) => write_plan(&mut out, snap, plan),
     }
     write_limits(&mut out, snap, &decision, inbound_carrier);
@@ -47,11 +54,17 @@ fn classify(snap: &Snapshot, from: SocketAddr, user: Option<&str>) -> Who {
     match identify(snap, from) {
         Some(SourceOwner::Carrier(id)) => {
             let name = snap.carriers.get(id.0 as usize).map_or("?", |c| c.name.as_str());
-            return Who::Carrier(id, format!("caller: carrier {name} (source {from})\nauth: none (source address)"));
+            return Who::Carrier(
+                id,
+                format!("caller: carrier {name} (source {from})\nauth: none (source address)"),
+            );
         }
         Some(SourceOwner::Server(id)) => {
             let name = server_name(snap, id);
-            return Who::Server(id, format!("caller: server {name} (source {from})\nauth: none (IP)"));
+            return Who::Server(
+                id,
+                format!("caller: server {name} (source {from})\nauth: none (IP)"),
+            );
         }
         None => {}
     }
@@ -59,12 +72,22 @@ fn classify(snap: &Snapshot, from: SocketAddr, user: Option<&str>) -> Who {
         return Who::Stop("caller: unknown source\nauth: would be challenged (407)".into());
     };
     let realms = std::iter::once(&snap.proxy.realm).chain(&snap.server_realms);
-    let found = realms.filter_map(|r| digest_owner(snap, r, user).map(|o| (r, o))).next();
+    let found = realms
+        .filter_map(|r| digest_owner(snap, r, user).map(|o| (r, o)))
+        .next();
     match found {
-        None => Who::Stop(format!("caller: unknown digest user {user}\nauth: 407 challenge, then 403")),
+        None => Who::Stop(format!(
+            "caller: unknown digest user {user}\nauth: 407 challenge, then 403"
+        )),
         Some((realm, DigestOwner::Carrier(id))) => {
             let name = snap.carriers.get(id.0 as usize).map_or("?", |c| c.name.as_str());
-            Who::Carrier(id, format!("caller: carrier {name} (ACCEPT_REGISTER)\nauth: {}", digest(user, realm)))
+            Who::Carrier(
+                id,
+                format!(
+                    "caller: carrier {name} (ACCEPT_REGISTER)\nauth: {}",
+                    digest(user, realm)
+                ),
+            )
         }
         Some((realm, DigestOwner::Server(id))) => password_server(snap, from, id, &digest(user, realm)),
     }
@@ -80,21 +103,40 @@ fn password_server(snap: &Snapshot, from: SocketAddr, id: ServerId, auth: &str) 
     };
     let ip_ok = s.auth.ips.is_empty() || s.auth.ips.iter().any(|n| n.contains(&from.ip()));
     if s.auth.method == AuthMethod::Password && !ip_ok {
-        return Who::Stop(format!("caller: server {} (source {from} not in auth.ip)\nanswer: 403", s.name));
+        return Who::Stop(format!(
+            "caller: server {} (source {from} not in auth.ip)\nanswer: 403",
+            s.name
+        ));
     }
-    Who::Server(id, format!("caller: server {} (source {from})\nauth: {auth}", s.name))
+    Who::Server(
+        id,
+        format!("caller: server {} (source {from})\nauth: {auth}", s.name),
+    )
 }
 
 fn write_number(out: &mut String, snap: &Snapshot, to: &str) {
     let normalised = normalise(to, &snap.proxy.default_country_code);
     let shown = normalised.as_deref().unwrap_or("not reconcilable to E.164");
-    let emergency = if is_emergency(to, snap) { " (emergency number)" } else { "" };
+    let emergency = if is_emergency(to, snap) {
+        " (emergency number)"
+    } else {
+        ""
+    };
     line(out, format_args!("number: {to} -> {shown}{emergency}"));
 }
 
 fn write_plan(out: &mut String, snap: &Snapshot, plan: &Plan) {
-    let account = snap.accounts.get(plan.account.0 as usize).map_or("?", |a| a.account_id.as_str());
-    line(out, format_args!("decision: relay {:?} (account {account}), number {}", plan.direction, plan.number));
+    let account = snap
+        .accounts
+        .get(plan.account.0 as usize)
+        .map_or("?", |a| a.account_id.as_str());
+    line(
+        out,
+        format_args!(
+            "decision: relay {:?} (account {account}), number {}",
+            plan.direction, plan.number
+        ),
+    );
     for (i, t) in plan.targets.iter().enumerate() {
         write_target(out, snap, i + 1, t);
     }
@@ -110,7 +152,11 @@ fn write_target(out: &mut String, snap: &Snapshot, n: usize, t: &Target) {
     line(out, format_args!("  request-uri: {}", t.ruri));
     line(out, format_args!("  destination: {}", destination(snap, &t.dest)));
     let headers: Vec<String> = t.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-    let headers = if headers.is_empty() { "none".to_owned() } else { headers.join(", ") };
+    let headers = if headers.is_empty() {
+        "none".to_owned()
+    } else {
+        headers.join(", ")
+    };
     line(out, format_args!("  headers added: {headers}"));
     let identity = match &t.identity {
         None => "unchanged".to_owned(),
@@ -118,10 +164,18 @@ fn write_target(out: &mut String, snap: &Snapshot, n: usize, t: &Target) {
     };
     line(out, format_args!("  caller id: {identity}"));
     let progress = t.progress_timeout.map_or("none".to_owned(), secs);
-    let early = if t.ignore_early_media { ", ignore early media" } else { "" };
+    let early = if t.ignore_early_media {
+        ", ignore early media"
+    } else {
+        ""
+    };
     line(
         out,
-        format_args!("  delay {}, progress timeout {progress}, timeout {}{early}", secs(t.delay), secs(t.timeout)),
+        format_args!(
+            "  delay {}, progress timeout {progress}, timeout {}{early}",
+            secs(t.delay),
+            secs(t.timeout)
+        ),
     );
 }
 
@@ -129,12 +183,22 @@ fn destination(snap: &Snapshot, d: &Destination) -> String {
     match d {
         Destination::Addr { addr, transport } => format!("{} {addr}", transport.via_name().to_lowercase()),
         Destination::Registered(id) => {
-            format!("registration of server {} (480 when not registered)", server_name(snap, *id))
+            format!(
+                "registration of server {} (480 when not registered)",
+                server_name(snap, *id)
+            )
         }
         Destination::RegisteredCarrier(id) => format!("registration of carrier {}", carrier_name(snap, *id)),
-        Destination::Host { host, port, transport } => {
+        Destination::Host {
+            host,
+            port,
+            transport,
+        } => {
             let port = port.map(|p| format!(":{p}")).unwrap_or_default();
-            format!("{} {host}{port} (resolved at call time)", transport.via_name().to_lowercase())
+            format!(
+                "{} {host}{port} (resolved at call time)",
+                transport.via_name().to_lowercase()
+            )
         }
     }
 }
@@ -144,7 +208,10 @@ fn write_limits(out: &mut String, snap: &Snapshot, d: &Decision, inbound_carrier
     if let Decision::Relay(plan) = d {
         let account = snap.accounts.get(plan.account.0 as usize);
         if let Some(a) = account {
-            line(out, format_args!("limits: account {} trunks {}", a.account_id, limit(a.trunks)));
+            line(
+                out,
+                format_args!("limits: account {} trunks {}", a.account_id, limit(a.trunks)),
+            );
         }
         carriers.extend(plan.targets.iter().filter_map(|t| match t.kind {
             TargetKind::Carrier(id) => Some(id),
@@ -153,7 +220,10 @@ fn write_limits(out: &mut String, snap: &Snapshot, d: &Decision, inbound_carrier
     }
     carriers.dedup();
     for c in carriers.iter().filter_map(|id| snap.carriers.get(id.0 as usize)) {
-        line(out, format_args!("limits: carrier {} concurrency {}", c.name, limit(c.concurrency)));
+        line(
+            out,
+            format_args!("limits: carrier {} concurrency {}", c.name, limit(c.concurrency)),
+        );
     }
 }
 
@@ -208,7 +278,9 @@ mod tests {
             .edit_account(|a| a.trunks = 10)
             .ip_server("acme-ip", "127.0.0.8")
             .server_with(|s| s.options.sip_headers = vec![("X-Account".into(), "acme".into())])
-            .did_with("+14155550101", |d| d.failover = Some(Failover::Sip("sip:backup@127.0.0.6:5060".into())))
+            .did_with("+14155550101", |d| {
+                d.failover = Some(Failover::Sip("sip:backup@127.0.0.6:5060".into()))
+            })
             .build()
     }
 
@@ -218,10 +290,16 @@ mod tests {
         assert!(out.contains("caller: carrier carrier-a"), "{out}");
         assert!(out.contains("number: 4155550100 -> +14155550100"), "{out}");
         assert!(out.contains("target 1: server acme-pbx"), "{out}");
-        assert!(out.contains("request-uri: sip:4155550100@127.0.0.4:5060"), "{out}");
+        assert!(
+            out.contains("request-uri: sip:4155550100@127.0.0.4:5060"),
+            "{out}"
+        );
         assert!(out.contains("destination: udp 127.0.0.4:5060"), "{out}");
         assert!(out.contains("timeout 180s"), "{out}");
-        assert!(out.contains("limits: carrier carrier-a concurrency unlimited"), "{out}");
+        assert!(
+            out.contains("limits: carrier carrier-a concurrency unlimited"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -244,10 +322,16 @@ mod tests {
         let out = render(&snap(), sock("127.0.0.3:5060"), "4155551234", Some("pbx1"));
         assert!(out.contains("caller: server acme-pbx"), "{out}");
         assert!(out.contains("digest user pbx1 in realm edge.test"), "{out}");
-        assert!(out.contains("target 1: carrier carrier-a"), "{out}");
-        assert!(out.contains("target 3: carrier failover"), "{out}");
-        assert!(out.contains("request-uri: sip:+14155551234@127.0.0.5:5060"), "{out}");
-        assert!(out.contains("limits: carrier termination concurrency unlimited"), "{out}");
+        assert!(out.contains("target 1: carrier termination"), "{out}");
+        assert!(out.contains("target 2: carrier failover"), "{out}");
+        assert!(
+            out.contains("request-uri: sip:+14155551234@127.0.0.5:5060"),
+            "{out}"
+        );
+        assert!(
+            out.contains("limits: carrier termination concurrency unlimited"),
+            "{out}"
+        );
     }
 
     #[test]

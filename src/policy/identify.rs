@@ -15,7 +15,10 @@ use crate::config::{DigestOwner, Snapshot, SourceEntry, SourceOwner};
 pub fn identify(snap: &Snapshot, src: SocketAddr) -> Option<SourceOwner> {
     let entries = snap.sources.lookup(src.ip());
     let port_ok = |e: &&SourceEntry| e.port.is_none_or(|p| p == src.port());
-    let carrier = entries.iter().filter(port_ok).find(|e| matches!(e.owner, SourceOwner::Carrier(_)));
+    let carrier = entries
+        .iter()
+        .filter(port_ok)
+        .find(|e| matches!(e.owner, SourceOwner::Carrier(_)));
     carrier.or_else(|| entries.iter().find(port_ok)).map(|e| e.owner)
 }
 
@@ -32,7 +35,9 @@ pub fn realm_for<'a>(snap: &'a Snapshot, host: &str) -> &'a str {
 /// Who owns the digest user `user` in `realm` (a password server, or an ACCEPT_REGISTER
 /// carrier), so the credentials can be checked against the right password.
 pub fn digest_owner(snap: &Snapshot, realm: &str, user: &str) -> Option<DigestOwner> {
-    snap.digest_users.get(&(realm.to_ascii_lowercase(), user.to_owned())).copied()
+    snap.digest_users
+        .get(&(realm.to_ascii_lowercase(), user.to_owned()))
+        .copied()
 }
 
 #[cfg(test)]
@@ -66,7 +71,9 @@ mod tests {
     #[test]
     fn longest_prefix_wins() {
         let snap = Fixture::new()
-            .carrier_with("wide", "198.51.100.1", |c| c.additional_ips = vec!["10.0.0.0/8".parse().unwrap()])
+            .carrier_with("wide", "198.51.100.1", |c| {
+                c.additional_ips = vec!["10.0.0.0/8".parse().unwrap()]
+            })
             .ip_server("pbx", "10.1.2.3")
             .build();
         assert_eq!(identify(&snap, sock("10.1.2.3:5060")), server(0));
@@ -87,14 +94,20 @@ mod tests {
 
     #[test]
     fn server_auth_port() {
-        let snap = Fixture::new().ip_server("pbx", "127.0.0.4").server_with(|s| s.auth.port = Some(5080)).build();
+        let snap = Fixture::new()
+            .ip_server("pbx", "127.0.0.4")
+            .server_with(|s| s.auth.port = Some(5080))
+            .build();
         assert_eq!(identify(&snap, sock("127.0.0.4:5080")), server(0));
         assert_eq!(identify(&snap, sock("127.0.0.4:5060")), None);
     }
 
     #[test]
     fn carrier_before_server_on_same_address() {
-        let snap = Fixture::new().ip_server("pbx", "127.0.0.2").carrier("a", "127.0.0.2").build();
+        let snap = Fixture::new()
+            .ip_server("pbx", "127.0.0.2")
+            .carrier("a", "127.0.0.2")
+            .build();
         assert_eq!(identify(&snap, sock("127.0.0.2:5060")), carrier(0));
     }
 
@@ -136,9 +149,18 @@ mod tests {
             .password_server("b", "pbx1", "y")
             .server_with(|s| s.auth.realm = "b.example".into())
             .build();
-        assert_eq!(digest_owner(&snap, "edge.test", "pbx1"), Some(DigestOwner::Server(ServerId(0))));
-        assert_eq!(digest_owner(&snap, "B.EXAMPLE", "pbx1"), Some(DigestOwner::Server(ServerId(1))));
-        assert_eq!(digest_owner(&snap, "edge.test", "carrier1"), Some(DigestOwner::Carrier(CarrierId(0))));
+        assert_eq!(
+            digest_owner(&snap, "edge.test", "pbx1"),
+            Some(DigestOwner::Server(ServerId(0)))
+        );
+        assert_eq!(
+            digest_owner(&snap, "B.EXAMPLE", "pbx1"),
+            Some(DigestOwner::Server(ServerId(1)))
+        );
+        assert_eq!(
+            digest_owner(&snap, "edge.test", "carrier1"),
+            Some(DigestOwner::Carrier(CarrierId(0)))
+        );
         assert_eq!(digest_owner(&snap, "edge.test", "nobody"), None);
     }
 }

@@ -27,9 +27,11 @@ pub enum Scope {
 /// One counter's current value, for `/status` and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Count {
+    /// Account or carrier counter.
     pub scope: Scope,
     /// account_id or carrier name.
     pub name: String,
+    /// Calls holding a permit now.
     pub active: u32,
 }
 
@@ -92,7 +94,9 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         // Saturating: a counter is never driven below zero, whatever happens.
-        let _ = self.counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        let _ = self
+            .counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 }
 
@@ -126,7 +130,11 @@ fn current(map: &DashMap<String, Arc<AtomicU32>>, key: &str) -> u32 {
 fn collect(map: &DashMap<String, Arc<AtomicU32>>, scope: Scope) -> Vec<Count> {
     let mut out: Vec<Count> = map
         .iter()
-        .map(|e| Count { scope, name: e.key().clone(), active: e.value().load(Ordering::Acquire) })
+        .map(|e| Count {
+            scope,
+            name: e.key().clone(),
+            active: e.value().load(Ordering::Acquire),
+        })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -179,7 +187,9 @@ mod tests {
         let p = limits.try_carrier("a", 1);
         assert!(p.is_some());
         // Forcibly reset under the permit (as a bug elsewhere might), then drop it.
-        limits.carriers.get("a").map(|c| c.store(0, Ordering::Release));
+        if let Some(c) = limits.carriers.get("a") {
+            c.store(0, Ordering::Release);
+        }
         drop(p);
         assert_eq!(limits.active_carrier("a"), 0);
     }
@@ -217,7 +227,11 @@ mod tests {
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let limits = Arc::clone(&limits);
-                std::thread::spawn(move || (0..10).filter_map(|_| limits.try_carrier("c", 13)).collect::<Vec<_>>())
+                std::thread::spawn(move || {
+                    (0..10)
+                        .filter_map(|_| limits.try_carrier("c", 13))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         let held: Vec<Permit> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
@@ -233,7 +247,13 @@ mod tests {
         let _p = limits.try_carrier("b", 0);
         let _q = limits.try_account("acme", 0);
         let counts: Vec<_> = limits.iter().map(|c| (c.scope, c.name, c.active)).collect();
-        assert_eq!(counts, vec![(Scope::Account, "acme".into(), 1), (Scope::Carrier, "b".into(), 1)]);
+        assert_eq!(
+            counts,
+            vec![
+                (Scope::Account, "acme".into(), 1),
+                (Scope::Carrier, "b".into(), 1)
+            ]
+        );
     }
 
     #[test]

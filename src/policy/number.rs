@@ -27,7 +27,11 @@ pub fn normalise(number: &str, default_country_code: &str) -> Option<String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let national = if plus { Some(digits.to_owned()) } else { international(digits, default_country_code) };
+    let national = if plus {
+        Some(digits.to_owned())
+    } else {
+        international(digits, default_country_code)
+    };
     national.filter(|d| is_e164_digits(d)).map(|d| format!("+{d}"))
 }
 
@@ -63,7 +67,8 @@ fn is_e164_digits(d: &str) -> bool {
 
 /// True for `+1` followed by exactly ten digits (the numbers `npan`/`1npan` apply to).
 pub fn is_nanp(e164: &str) -> bool {
-    e164.strip_prefix("+1").is_some_and(|d| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit()))
+    e164.strip_prefix("+1")
+        .is_some_and(|d| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Writes an E.164 number the way a peer wants it (SPEC §4): `e164` +14155550100, `npan`
@@ -85,7 +90,10 @@ pub fn format_number(e164: &str, fmt: NumberFormat, auth_user: Option<&str>) -> 
 /// such calls use `emergency_caller_id` and are routed even though they are no E.164 number.
 pub fn is_emergency(dialled: &str, snap: &Snapshot) -> bool {
     let cleaned = strip_separators(dialled);
-    snap.proxy.emergency_numbers.iter().any(|e| strip_separators(e) == cleaned)
+    snap.proxy
+        .emergency_numbers
+        .iter()
+        .any(|e| strip_separators(e) == cleaned)
 }
 
 /// Why a raw user part could not be turned into a number string.
@@ -144,16 +152,39 @@ mod tests {
 
     #[test]
     fn normalises_nanp_forms() {
-        for dialled in ["4155550100", "14155550100", "+14155550100", "01114155550100", "0014155550100"] {
-            assert_eq!(normalise(dialled, "1").as_deref(), Some("+14155550100"), "{dialled}");
+        for dialled in [
+            "4155550100",
+            "14155550100",
+            "+14155550100",
+            "01114155550100",
+            "0014155550100",
+        ] {
+            assert_eq!(
+                normalise(dialled, "1").as_deref(),
+                Some("+14155550100"),
+                "{dialled}"
+            );
         }
         assert_eq!(normalise("(415) 555-0100", "1").as_deref(), Some("+14155550100"));
-        assert_eq!(normalise("011442079460000", "1").as_deref(), Some("+442079460000"));
+        assert_eq!(
+            normalise("011442079460000", "1").as_deref(),
+            Some("+442079460000")
+        );
     }
 
     #[test]
     fn refuses_what_cannot_be_reconciled() {
-        for dialled in ["", "+", "3000", "911", "555010", "1155550100", "abc", "+1415x", "+0123456"] {
+        for dialled in [
+            "",
+            "+",
+            "3000",
+            "911",
+            "555010",
+            "1155550100",
+            "abc",
+            "+1415x",
+            "+0123456",
+        ] {
             assert_eq!(normalise(dialled, "1"), None, "{dialled}");
         }
         assert_eq!(normalise("+1234567890123456", "1"), None, "16 digits");

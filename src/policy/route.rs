@@ -56,7 +56,11 @@ pub fn inbound(snap: &Snapshot, carrier: CarrierId, facts: &CallFacts) -> Decisi
     }
     let failover = did.failover.as_ref().or(server.options.failover.as_ref());
     let mut targets = vec![server_target(server, &e164)];
-    targets.extend(failover.map(|f| failover_targets(snap, server, f)).unwrap_or_default());
+    targets.extend(
+        failover
+            .map(|f| failover_targets(snap, server, f))
+            .unwrap_or_default(),
+    );
     relay(Direction::Inbound, server, e164, targets)
 }
 
@@ -126,19 +130,28 @@ pub fn number_from<'a>(facts: &CallFacts<'a>, source: NumberSource) -> Option<&'
 /// numbers such as `3000`), is one of the items or inside a same-length range.
 fn did_allowed(filter: &DidFilter, raw: &str, e164: Option<&str>) -> bool {
     let candidates = [Some(raw), e164];
-    candidates.into_iter().flatten().filter(|n| !n.is_empty()).any(|n| {
-        filter.exact.iter().any(|x| x == n)
-            || filter.ranges.iter().any(|(lo, hi)| {
-                lo.len() == n.len() && hi.len() == n.len() && lo.as_str() <= n && n <= hi.as_str()
-            })
-    })
+    candidates
+        .into_iter()
+        .flatten()
+        .filter(|n| !n.is_empty())
+        .any(|n| {
+            filter.exact.iter().any(|x| x == n)
+                || filter.ranges.iter().any(|(lo, hi)| {
+                    lo.len() == n.len() && hi.len() == n.len() && lo.as_str() <= n && n <= hi.as_str()
+                })
+        })
 }
 
 fn relay(direction: Direction, server: &Server, number: String, targets: Vec<Target>) -> Decision {
     if targets.is_empty() {
         return Decision::Reject(Rejection::NoRoute);
     }
-    Decision::Relay(Plan { direction, account: server.account, number, targets })
+    Decision::Relay(Plan {
+        direction,
+        account: server.account,
+        number,
+        targets,
+    })
 }
 
 /// `number` out over the carriers on behalf of `server` (outbound calls, `force_outbound`).
@@ -149,7 +162,9 @@ fn dial_out(snap: &Snapshot, server: &Server, number: String, cid: Option<&Cid>)
 
 fn carrier_targets(snap: &Snapshot, server: &Server, number: &str, cid: Option<&Cid>) -> Vec<Target> {
     let flags = &server.options.flags;
-    select_carriers(snap, number, flags).map(|c| carrier_target(c, server, number, cid)).collect()
+    select_carriers(snap, number, flags)
+        .map(|c| carrier_target(c, server, number, cid))
+        .collect()
 }
 
 /// The server leg of an inbound call. Without a static destination the target is the server's
@@ -162,10 +177,26 @@ fn server_target(server: &Server, e164: &str) -> Target {
         f => format_number(e164, f, None),
     };
     let (ruri, dest) = match o.destination {
-        Some(addr) => (sip_uri(&user, &addr.to_string(), o.transport), Destination::Addr { addr, transport: o.transport }),
-        None => (format!("sip:{user}@{REGISTERED_PLACEHOLDER}"), Destination::Registered(server.id)),
+        Some(addr) => (
+            sip_uri(&user, &addr.to_string(), o.transport),
+            Destination::Addr {
+                addr,
+                transport: o.transport,
+            },
+        ),
+        None => (
+            format!("sip:{user}@{REGISTERED_PLACEHOLDER}"),
+            Destination::Registered(server.id),
+        ),
     };
-    Target { kind: TargetKind::Server(server.id), ruri, ruri_user: user, dest, delay: o.delay, ..leg(server) }
+    Target {
+        kind: TargetKind::Server(server.id),
+        ruri,
+        ruri_user: user,
+        dest,
+        delay: o.delay,
+        ..leg(server)
+    }
 }
 
 /// A carrier leg: Request-URI `sip:NUMBER@hostname[:port]` (NUMBER in the carrier's `format`),
@@ -178,22 +209,39 @@ fn carrier_target(c: &Carrier, server: &Server, number: &str, cid: Option<&Cid>)
         user: format_number(&cid.number, c.format, None),
     });
     let (ruri, dest) = carrier_destination(c, &user);
-    Target { kind: TargetKind::Carrier(c.id), ruri, ruri_user: user, dest, identity, ..leg(server) }
+    Target {
+        kind: TargetKind::Carrier(c.id),
+        ruri,
+        ruri_user: user,
+        dest,
+        identity,
+        ..leg(server)
+    }
 }
 
 fn carrier_destination(c: &Carrier, user: &str) -> (String, Destination) {
     if c.auth_mode == CarrierAuthMode::AcceptRegister {
-        return (format!("sip:{user}@{REGISTERED_PLACEHOLDER}"), Destination::RegisteredCarrier(c.id));
+        return (
+            format!("sip:{user}@{REGISTERED_PLACEHOLDER}"),
+            Destination::RegisteredCarrier(c.id),
+        );
     }
     let ruri = sip_uri(user, &host_port(&c.hostname, c.port), c.transport);
     let dest = match c.next_hop {
-        Some(addr) => Destination::Addr { addr, transport: c.transport },
+        Some(addr) => Destination::Addr {
+            addr,
+            transport: c.transport,
+        },
         None => {
             let (host, port) = match &c.outbound_server {
                 Some(h) => (h.clone(), c.outbound_server_port),
                 None => (c.hostname.clone(), c.port),
             };
-            Destination::Host { host, port: Some(port), transport: c.transport }
+            Destination::Host {
+                host,
+                port: Some(port),
+                transport: c.transport,
+            }
         }
     };
     (ruri, dest)
@@ -220,10 +268,20 @@ fn uri_target(server: &Server, uri: &str) -> Option<Target> {
             addr: SocketAddr::new(ip, parts.port.unwrap_or(parts.default_port())),
             transport: parts.transport,
         },
-        Err(_) => Destination::Host { host: parts.host.to_owned(), port: parts.port, transport: parts.transport },
+        Err(_) => Destination::Host {
+            host: parts.host.to_owned(),
+            port: parts.port,
+            transport: parts.transport,
+        },
     };
     let ruri_user = parts.user.to_owned();
-    Some(Target { kind: TargetKind::Uri, ruri: uri.to_owned(), ruri_user, dest, ..leg(server) })
+    Some(Target {
+        kind: TargetKind::Uri,
+        ruri: uri.to_owned(),
+        ruri_user,
+        dest,
+        ..leg(server)
+    })
 }
 
 /// The settings every leg of `server`'s calls shares; callers fill in the rest.
@@ -284,10 +342,18 @@ impl<'a> SipUri<'a> {
             None => ("", first),
         };
         let default = if sips { Transport::Tls } else { Transport::Udp };
-        let transport = parts.filter_map(|p| p.split_once('=')).find(|(k, _)| k.eq_ignore_ascii_case("transport"));
+        let transport = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.eq_ignore_ascii_case("transport"));
         let transport = transport.map_or(default, |(_, v)| parse_transport(v, default));
         let (host, port) = split_host_port(host_port)?;
-        Some(SipUri { sips, user, host, port, transport })
+        Some(SipUri {
+            sips,
+            user,
+            host,
+            port,
+            transport,
+        })
     }
 
     fn default_port(&self) -> u16 {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::config::{
-    Account, AccountId, AuthMethod, Carrier, CarrierAuthMode, CarrierId, DigestAlgorithm, DigestOwner, Did,
-    DidIndex, DisplaySource, InboundParameters, Listen, LogSettings, NumberFormat, NumberSource,
+    Account, AccountId, AuthMethod, Carrier, CarrierAuthMode, CarrierId, Did, DidIndex, DigestAlgorithm,
+    DigestOwner, DisplaySource, InboundParameters, Listen, LogSettings, NumberFormat, NumberSource,
     ProxySettings, Security, Server, ServerAuth, ServerId, ServerOptions, Snapshot, SourceEntry, SourceIndex,
     SourceOwner, Transport, UnknownSource,
 };
@@ -50,13 +50,13 @@ impl Fixture {
         }
     }
 
-    /// SPEC §7: carrier A (127.0.0.2) sends inbound calls; termination carrier 127.0.0.5:5060;
-    /// failover carrier 127.0.0.6:5060 (weight 20); account `acme` with password server
+    /// SPEC §7: carrier A (127.0.0.2) sends inbound calls (weight 30: hunted last); termination
+    /// carrier 127.0.0.5:5060 (weight 10); failover carrier 127.0.0.6:5060 (weight 20); account `acme` with password server
     /// `acme-pbx` (pbx1 / s3cret, calls from 127.0.0.3) receiving DID +14155550100 at
     /// 127.0.0.4:5060 in `npan`.
     pub fn loopback() -> Self {
         Fixture::new()
-            .carrier("carrier-a", "127.0.0.2")
+            .carrier_with("carrier-a", "127.0.0.2", |c| c.weight = 30)
             .carrier("termination", "127.0.0.5")
             .carrier_with("failover", "127.0.0.6", |c| c.weight = 20)
             .account("acme")
@@ -90,7 +90,11 @@ impl Fixture {
 
     /// Changes the carrier called `name`.
     pub fn edit_carrier(mut self, name: &str, f: impl FnOnce(&mut Carrier)) -> Self {
-        f(self.carriers.iter_mut().find(|c| c.name == name).expect("fixture: no such carrier"));
+        f(self
+            .carriers
+            .iter_mut()
+            .find(|c| c.name == name)
+            .expect("fixture: no such carrier"));
         self
     }
 
@@ -118,7 +122,10 @@ impl Fixture {
 
     /// Changes the last account.
     pub fn edit_account(mut self, f: impl FnOnce(&mut Account)) -> Self {
-        f(self.accounts.last_mut().expect("fixture: edit_account before any account"));
+        f(self
+            .accounts
+            .last_mut()
+            .expect("fixture: edit_account before any account"));
         self
     }
 
@@ -135,7 +142,10 @@ impl Fixture {
 
     /// Changes the last server.
     pub fn server_with(mut self, f: impl FnOnce(&mut Server)) -> Self {
-        f(self.servers.last_mut().expect("fixture: server_with before any server"));
+        f(self
+            .servers
+            .last_mut()
+            .expect("fixture: server_with before any server"));
         self
     }
 
@@ -178,7 +188,10 @@ impl Fixture {
                 ban_time: Duration::from_secs(300),
             },
             admin: None,
-            log: LogSettings { level: "info".into(), json: false },
+            log: LogSettings {
+                level: "info".into(),
+                json: false,
+            },
             outbound_order: order,
             sources: self.sources(),
             digest_users: self.digest_users(),
@@ -213,14 +226,25 @@ impl Fixture {
             realm: self.proxy.realm.clone(),
             port: None,
         };
-        let server = Server { id, account: account.id, name: name.to_owned(), auth, options: default_options() };
+        let server = Server {
+            id,
+            account: account.id,
+            name: name.to_owned(),
+            auth,
+            options: default_options(),
+        };
         self.servers.push(server);
         self
     }
 
     fn new_did(&self, f: impl FnOnce(&mut Did)) -> Did {
         let server = self.servers.last().expect("fixture: DID before any server").id;
-        let mut did = Did { server, caller_id: None, failover: None, force_outbound: false };
+        let mut did = Did {
+            server,
+            caller_id: None,
+            failover: None,
+            force_outbound: false,
+        };
         f(&mut did);
         did
     }
@@ -229,25 +253,48 @@ impl Fixture {
         let mut idx = SourceIndex::default();
         for c in &self.carriers {
             let port = c.verify_port.then_some(c.port);
-            let entry = SourceEntry { owner: SourceOwner::Carrier(c.id), port };
+            let entry = SourceEntry {
+                owner: SourceOwner::Carrier(c.id),
+                port,
+            };
             let hosts = [Some(c.hostname.as_str()), c.outbound_server.as_deref()];
-            let ips = hosts.into_iter().flatten().filter_map(|h| h.parse::<IpAddr>().ok()).map(IpNet::from);
-            ips.chain(c.additional_ips.iter().copied()).for_each(|net| idx.insert(net, entry));
+            let ips = hosts
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h.parse::<IpAddr>().ok())
+                .map(IpNet::from);
+            ips.chain(c.additional_ips.iter().copied())
+                .for_each(|net| idx.insert(net, entry));
         }
         for s in self.servers.iter().filter(|s| s.auth.method == AuthMethod::Ip) {
-            let entry = SourceEntry { owner: SourceOwner::Server(s.id), port: s.auth.port };
+            let entry = SourceEntry {
+                owner: SourceOwner::Server(s.id),
+                port: s.auth.port,
+            };
             s.auth.ips.iter().for_each(|net| idx.insert(*net, entry));
         }
         idx
     }
 
     fn digest_users(&self) -> HashMap<(String, String), DigestOwner> {
-        let servers = self.servers.iter().filter(|s| s.auth.method == AuthMethod::Password);
+        let servers = self
+            .servers
+            .iter()
+            .filter(|s| s.auth.method == AuthMethod::Password);
         let mut users: HashMap<_, _> = servers
-            .filter_map(|s| Some(((s.auth.realm.to_lowercase(), s.auth.user.clone()?), DigestOwner::Server(s.id))))
+            .filter_map(|s| {
+                Some((
+                    (s.auth.realm.to_lowercase(), s.auth.user.clone()?),
+                    DigestOwner::Server(s.id),
+                ))
+            })
             .collect();
         let realm = self.proxy.realm.to_lowercase();
-        for c in self.carriers.iter().filter(|c| c.auth_mode == CarrierAuthMode::AcceptRegister) {
+        for c in self
+            .carriers
+            .iter()
+            .filter(|c| c.auth_mode == CarrierAuthMode::AcceptRegister)
+        {
             users.insert((realm.clone(), c.username.clone()), DigestOwner::Carrier(c.id));
         }
         users
@@ -290,7 +337,10 @@ fn derive_destination(s: &mut Server) {
 
 fn default_proxy() -> ProxySettings {
     ProxySettings {
-        listen: vec![Listen { transport: Transport::Udp, addr: sock("127.0.0.1:5060") }],
+        listen: vec![Listen {
+            transport: Transport::Udp,
+            addr: sock("127.0.0.1:5060"),
+        }],
         advertise: "127.0.0.1".into(),
         realm: "edge.test".into(),
         digest_algorithms: vec![DigestAlgorithm::Md5, DigestAlgorithm::Sha256],
