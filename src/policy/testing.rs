@@ -251,7 +251,11 @@ impl Fixture {
 
     fn sources(&self) -> SourceIndex {
         let mut idx = SourceIndex::default();
-        for c in &self.carriers {
+        for c in self
+            .carriers
+            .iter()
+            .filter(|c| c.auth_mode != CarrierAuthMode::AcceptRegister)
+        {
             let port = c.verify_port.then_some(c.port);
             let entry = SourceEntry {
                 owner: SourceOwner::Carrier(c.id),
