@@ -322,8 +322,8 @@ mod tests {
         let out = render(&snap(), sock("127.0.0.3:5060"), "4155551234", Some("pbx1"));
         assert!(out.contains("caller: server acme-pbx"), "{out}");
         assert!(out.contains("digest user pbx1 in realm edge.test"), "{out}");
-        assert!(out.contains("target 1: carrier carrier-a"), "{out}");
-        assert!(out.contains("target 3: carrier failover"), "{out}");
+        assert!(out.contains("target 1: carrier termination"), "{out}");
+        assert!(out.contains("target 2: carrier failover"), "{out}");
         assert!(
             out.contains("request-uri: sip:+14155551234@127.0.0.5:5060"),
             "{out}"

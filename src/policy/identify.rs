@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::config::{DigestOwner, Snapshot, SourceEntry, SourceOwner};
+use crate::config::{CarrierAuthMode, DigestOwner, Snapshot, SourceEntry, SourceOwner};
 
 /// Recognises a source address (SPEC §3 steps 1-2): the longest prefix of the source index that
 /// contains the IP wins; among its entries carriers come before IP servers, and an entry with a
@@ -14,12 +14,24 @@ use crate::config::{DigestOwner, Snapshot, SourceEntry, SourceOwner};
 /// operator's stronger statement about that address).
 pub fn identify(snap: &Snapshot, src: SocketAddr) -> Option<SourceOwner> {
     let entries = snap.sources.lookup(src.ip());
-    let port_ok = |e: &&SourceEntry| e.port.is_none_or(|p| p == src.port());
+    let port_ok = |e: &&SourceEntry| e.port.is_none_or(|p| p == src.port()) && by_address(snap, e.owner);
     let carrier = entries
         .iter()
         .filter(port_ok)
         .find(|e| matches!(e.owner, SourceOwner::Carrier(_)));
     carrier.or_else(|| entries.iter().find(port_ok)).map(|e| e.owner)
+}
+
+/// ACCEPT_REGISTER carriers are recognised by digest only (SPEC §3 step 1), even when their
+/// address made it into the index.
+fn by_address(snap: &Snapshot, owner: SourceOwner) -> bool {
+    match owner {
+        SourceOwner::Carrier(id) => snap
+            .carriers
+            .get(id.0 as usize)
+            .is_some_and(|c| c.auth_mode != CarrierAuthMode::AcceptRegister),
+        SourceOwner::Server(_) => true,
+    }
 }
 
 /// The digest realm for a request whose Request-URI host (To host for REGISTER) is `host`
@@ -43,7 +55,7 @@ pub fn digest_owner(snap: &Snapshot, realm: &str, user: &str) -> Option<DigestOw
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CarrierAuthMode, CarrierId, ServerId};
+    use crate::config::{CarrierId, ServerId, SourceEntry as Entry};
     use crate::policy::testing::{sock, Fixture};
 
     fn carrier(n: u32) -> Option<SourceOwner> {
@@ -126,6 +138,22 @@ mod tests {
         let snap = Fixture::new().carrier_with("v6", "2001:db8::1", |_| {}).build();
         assert_eq!(identify(&snap, sock("[2001:db8::1]:5060")), carrier(0));
         assert_eq!(identify(&snap, sock("[2001:db8::2]:5060")), None);
+    }
+
+    #[test]
+    fn accept_register_carrier_not_by_address() {
+        let mut snap = Fixture::new()
+            .carrier_with("reg", "127.0.0.9", |c| {
+                c.auth_mode = CarrierAuthMode::AcceptRegister
+            })
+            .build();
+        assert_eq!(identify(&snap, sock("127.0.0.9:5060")), None);
+        let entry = Entry {
+            owner: SourceOwner::Carrier(CarrierId(0)),
+            port: None,
+        };
+        snap.sources.insert("127.0.0.9/32".parse().unwrap(), entry);
+        assert_eq!(identify(&snap, sock("127.0.0.9:5060")), None);
     }
 
     #[test]

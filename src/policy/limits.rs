@@ -27,9 +27,11 @@ pub enum Scope {
 /// One counter's current value, for `/status` and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Count {
+    /// Account or carrier counter.
     pub scope: Scope,
     /// account_id or carrier name.
     pub name: String,
+    /// Calls holding a permit now.
     pub active: u32,
 }
 
@@ -185,7 +187,9 @@ mod tests {
         let p = limits.try_carrier("a", 1);
         assert!(p.is_some());
         // Forcibly reset under the permit (as a bug elsewhere might), then drop it.
-        limits.carriers.get("a").map(|c| c.store(0, Ordering::Release));
+        if let Some(c) = limits.carriers.get("a") {
+            c.store(0, Ordering::Release);
+        }
         drop(p);
         assert_eq!(limits.active_carrier("a"), 0);
     }

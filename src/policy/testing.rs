@@ -50,13 +50,13 @@ impl Fixture {
         }
     }
 
-    /// SPEC §7: carrier A (127.0.0.2) sends inbound calls; termination carrier 127.0.0.5:5060;
-    /// failover carrier 127.0.0.6:5060 (weight 20); account `acme` with password server
+    /// SPEC §7: carrier A (127.0.0.2) sends inbound calls (weight 30: hunted last); termination
+    /// carrier 127.0.0.5:5060 (weight 10); failover carrier 127.0.0.6:5060 (weight 20); account `acme` with password server
     /// `acme-pbx` (pbx1 / s3cret, calls from 127.0.0.3) receiving DID +14155550100 at
     /// 127.0.0.4:5060 in `npan`.
     pub fn loopback() -> Self {
         Fixture::new()
-            .carrier("carrier-a", "127.0.0.2")
+            .carrier_with("carrier-a", "127.0.0.2", |c| c.weight = 30)
             .carrier("termination", "127.0.0.5")
             .carrier_with("failover", "127.0.0.6", |c| c.weight = 20)
             .account("acme")
@@ -251,7 +251,11 @@ impl Fixture {
 
     fn sources(&self) -> SourceIndex {
         let mut idx = SourceIndex::default();
-        for c in &self.carriers {
+        for c in self
+            .carriers
+            .iter()
+            .filter(|c| c.auth_mode != CarrierAuthMode::AcceptRegister)
+        {
             let port = c.verify_port.then_some(c.port);
             let entry = SourceEntry {
                 owner: SourceOwner::Carrier(c.id),

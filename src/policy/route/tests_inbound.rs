@@ -187,9 +187,9 @@ fn force_outbound_on_did() {
     );
     assert_eq!(
         carrier_ids(&p),
-        [0, 1, 2].map(|n| TargetKind::Carrier(CarrierId(n)))
+        [1, 2, 0].map(|n| TargetKind::Carrier(CarrierId(n)))
     );
-    assert_eq!(p.targets[1].ruri, "sip:+14155550111@127.0.0.5:5060");
+    assert_eq!(p.targets[0].ruri, "sip:+14155550111@127.0.0.5:5060");
     assert!(
         p.targets.iter().all(|t| t.identity.is_none()),
         "caller ID untouched"
@@ -408,10 +408,10 @@ fn e164_failover_goes_out_over_carriers() {
     assert_eq!(p.direction, Direction::Inbound);
     assert_eq!(
         carrier_ids(&p)[1..],
-        [0, 1, 2].map(|n| TargetKind::Carrier(CarrierId(n)))
+        [1, 2, 0].map(|n| TargetKind::Carrier(CarrierId(n)))
     );
-    assert_eq!(p.targets[2].ruri, "sip:+14155559999@127.0.0.5:5060");
-    assert_eq!(p.targets[3].ruri, "sip:4155559999@127.0.0.6:5060");
+    assert_eq!(p.targets[1].ruri, "sip:+14155559999@127.0.0.5:5060");
+    assert_eq!(p.targets[2].ruri, "sip:4155559999@127.0.0.6:5060");
     assert!(p.targets[1..]
         .iter()
         .all(|t| t.identity.is_none() && t.delay.is_zero()));
