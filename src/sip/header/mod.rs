@@ -5,10 +5,15 @@
 
 mod cseq;
 pub mod digest;
+mod host;
+mod lex;
 mod name_addr;
 mod params;
 mod uri;
 mod via;
+
+#[cfg(test)]
+mod proptests;
 
 pub use cseq::{parse_cseq, CSeq};
 pub use digest::{parse_credentials, DigestCredentials};

@@ -1,0 +1,137 @@
+//! Byte classes and tiny scanners shared by the header sub-grammars (RFC 3261 §25.1).
+//!
+//! Everything here works on positions inside one slice, so callers can report the offset of
+//! a failure without echoing the bytes.
+
+use super::GrammarError;
+
+/// Linear whitespace as it can appear in a header value (folded lines keep their CRLF).
+pub(super) fn is_lws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// RFC 3261 `token` characters.
+pub(super) fn is_token(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+}
+
+/// Bytes never allowed unescaped in a URI: controls, space, DEL, non-ASCII, `<`, `>`, `"`.
+pub(super) fn is_uri_forbidden(c: u8) -> bool {
+    c <= 0x20 || c >= 0x7f || matches!(c, b'<' | b'>' | b'"')
+}
+
+/// Position of the first non-LWS byte at or after `pos` (or `s.len()`).
+pub(super) fn skip_lws(s: &[u8], pos: usize) -> usize {
+    let rest = s.get(pos..).unwrap_or_default();
+    pos + rest.iter().position(|&c| !is_lws(c)).unwrap_or(rest.len())
+}
+
+/// Position just after the run of bytes matching `f` starting at `pos`.
+pub(super) fn take_while(s: &[u8], pos: usize, f: impl Fn(u8) -> bool) -> usize {
+    let rest = s.get(pos..).unwrap_or_default();
+    pos + rest.iter().position(|&c| !f(c)).unwrap_or(rest.len())
+}
+
+/// Given `s[pos] == b'"'`, returns the position just after the closing quote, honouring
+/// `\` quoted-pairs; `None` when the string is unterminated.
+pub(super) fn quoted_end(s: &[u8], pos: usize) -> Option<usize> {
+    let mut i = pos + 1;
+    while let Some(&c) = s.get(i) {
+        match c {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Index of the first byte in `s` equal to one of `set`, outside quoted strings.
+pub(super) fn find_unquoted(s: &[u8], set: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if set.contains(&c) {
+            return Some(i);
+        }
+        i = if c == b'"' { quoted_end(s, i)? } else { i + 1 };
+    }
+    None
+}
+
+/// Builds a `Malformed` error.
+pub(super) fn malformed(what: &'static str, at: usize) -> GrammarError {
+    GrammarError::Malformed { what, at }
+}
+
+/// Moves a `Malformed` offset by `base` (for errors found in a sub-slice).
+pub(super) fn shift(e: GrammarError, base: usize) -> GrammarError {
+    match e {
+        GrammarError::Malformed { what, at } => GrammarError::Malformed { what, at: at + base },
+        other => other,
+    }
+}
+
+/// The nom error type used by the sub-grammars (complete input, byte slices).
+pub(super) type NomErr<'a> = nom::Err<nom::error::Error<&'a [u8]>>;
+
+/// Offset into `whole` where a nom parser over `whole` gave up.
+pub(super) fn nom_at(whole: &[u8], e: &NomErr<'_>) -> usize {
+    match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => whole.len().saturating_sub(e.input.len()),
+        nom::Err::Incomplete(_) => whole.len(),
+    }
+}
+
+/// `(start, end)` of `s` with LWS trimmed from both ends.
+pub(super) fn trim_bounds(s: &[u8]) -> (usize, usize) {
+    let start = skip_lws(s, 0);
+    let end = s.iter().rposition(|&c| !is_lws(c)).map_or(start, |e| e + 1);
+    (start, end.max(start))
+}
+
+/// Parses 1*DIGIT as a number no larger than `max`; `Err(true)` on overflow, `Err(false)`
+/// when not all digits or empty.
+pub(super) fn parse_decimal(s: &[u8], max: u64) -> Result<u64, bool> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return Err(false);
+    }
+    let mut n: u64 = 0;
+    for d in s {
+        n = n * 10 + u64::from(d - b'0');
+        if n > max {
+            return Err(true);
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_strings() {
+        assert_eq!(quoted_end(br#""a\"b" x"#, 0), Some(6));
+        assert_eq!(quoted_end(br#""a\""#, 0), None);
+        assert_eq!(quoted_end(br#""abc\"#, 0), None);
+        assert_eq!(find_unquoted(br#""a;b";c"#, b";"), Some(5));
+        assert_eq!(find_unquoted(br#""a;b"#, b";"), None);
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(parse_decimal(b"0009", 100), Ok(9));
+        assert_eq!(parse_decimal(b"101", 100), Err(true));
+        assert_eq!(parse_decimal(b"99999999999999999999999999", u64::from(u32::MAX)), Err(true));
+        assert_eq!(parse_decimal(b"1a", 100), Err(false));
+        assert_eq!(parse_decimal(b"", 100), Err(false));
+    }
+
+    #[test]
+    fn trimming() {
+        assert_eq!(trim_bounds(b" \r\n ab \t"), (4, 6));
+        assert_eq!(trim_bounds(b"   "), (3, 3));
+        assert_eq!(skip_lws(b"ab", 5), 5);
+    }
+}
