@@ -1,0 +1,503 @@
+//! RFC 4475 conformance: every torture message of `tests/data/rfc4475/` goes through
+//! `sip::Message::parse` and the header-decoding steps the proxy runs, and must come out the way
+//! the RFC says. The `CASES` table below reads like the RFC's list: one line per message, with
+//! its section and what must happen to it.
+//!
+//! Conformance failures are not hidden: a message whose outcome differs from the RFC makes its
+//! test fail with the file, the step and what the parser did. Files the lead has accepted as
+//! known non-conformance go in `KNOWN_NONCONFORMING` (each with the reason); such a file that
+//! starts passing fails the test too, so the list cannot go stale.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use trunkgate::sip::header::{self, percent_decode, Host, Scheme};
+use trunkgate::sip::{HeaderName, Message, Method, ParseError, StartLine};
+
+/// The checks the proxy runs on a received message, in the order it runs them. An invalid
+/// message must be refused by one of them; `Expect::Refused(step)` names the latest step
+/// that may catch it (an earlier one is fine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// `Message::parse`.
+    Parse,
+    /// `Message::check_core_headers`: Call-ID, CSeq, From, To, Via present, once each where
+    /// RFC 3261 allows one value, CSeq method equal to the request method.
+    CoreHeaders,
+    /// `Message::call_id`.
+    CallId,
+    /// `Message::cseq`.
+    CSeq,
+    /// `Message::top_via`.
+    TopVia,
+    /// `Message::from`.
+    From,
+    /// `Message::to`.
+    To,
+    /// `header::parse_uri` on the Request-URI; a Request-URI may not carry `?headers`
+    /// (RFC 3261 §19.1.1, table of URI components).
+    RequestUri,
+    /// `header::parse_name_addr` on every Contact value (`*` aside).
+    Contact,
+}
+
+/// What RFC 4475 asks of one message.
+enum Expect {
+    /// §3.1.1 / §3.4.1: parses, every step passes, then the message's own checks.
+    Valid(fn(&Message)),
+    /// §3.2 / §3.3 (syntactically valid): parses, every step passes, then its own checks.
+    Semantic(fn(&Message)),
+    /// Invalid: refused by this step at the latest. A parse error must not be
+    /// `ParseError::Version` (that maps to 505; the RFC asks for 400).
+    Refused(Step),
+    /// Invalid: `Message::parse` must fail with this error.
+    ParseFails(fn(&ParseError) -> bool, &'static str),
+    /// Invalid, but the RFC lets an element ignore the fault; the proxy does: all steps pass.
+    Tolerated(&'static str),
+}
+
+struct Case {
+    file: &'static str,
+    section: &'static str,
+    expect: Expect,
+}
+
+const fn case(file: &'static str, section: &'static str, expect: Expect) -> Case {
+    Case { file, section, expect }
+}
+
+fn none(_: &Message) {}
+
+#[rustfmt::skip]
+const CASES: &[Case] = &[
+    // 3.1.1 Valid messages
+    case("wsinv", "3.1.1.1", Expect::Valid(checks::wsinv)),
+    case("intmeth", "3.1.1.2", Expect::Valid(checks::intmeth)),
+    case("esc01", "3.1.1.3", Expect::Valid(checks::esc01)),
+    case("escnull", "3.1.1.4", Expect::Valid(checks::escnull)),
+    case("esc02", "3.1.1.5", Expect::Valid(checks::esc02)),
+    case("lwsdisp", "3.1.1.6", Expect::Valid(checks::lwsdisp)),
+    case("longreq", "3.1.1.7", Expect::Valid(checks::longreq)),
+    case("dblreq", "3.1.1.8", Expect::Valid(checks::dblreq)),
+    case("semiuri", "3.1.1.9", Expect::Valid(checks::semiuri)),
+    case("transports", "3.1.1.10", Expect::Valid(checks::transports)),
+    case("mpart01", "3.1.1.11", Expect::Valid(checks::mpart01)),
+    case("unreason", "3.1.1.12", Expect::Valid(checks::unreason)),
+    case("noreason", "3.1.1.13", Expect::Valid(checks::noreason)),
+    // 3.1.2 Invalid messages
+    case("badinv01", "3.1.2.1", Expect::Refused(Step::TopVia)),          // Via ";;,;,,": empty params
+    case("clerr", "3.1.2.2", Expect::ParseFails(|e| matches!(e, ParseError::BodyTooShort), "BodyTooShort")),
+    case("ncl", "3.1.2.3", Expect::ParseFails(|e| matches!(e, ParseError::ContentLength), "ContentLength")),
+    case("scalar02", "3.1.2.4", Expect::Refused(Step::CSeq)),            // CSeq 36893488147419103232
+    case("scalarlg", "3.1.2.5", Expect::Refused(Step::CSeq)),            // response, CSeq 9292394834772304023312
+    case("quotbal", "3.1.2.6", Expect::Refused(Step::To)),               // To: "Mr. J. User <sip:...>
+    case("ltgtruri", "3.1.2.7", Expect::Refused(Step::RequestUri)),      // INVITE <sip:...> SIP/2.0
+    case("lwsruri", "3.1.2.8", Expect::Refused(Step::RequestUri)),       // sip:user@example.com; lr
+    case("lwsstart", "3.1.2.9", Expect::Refused(Step::RequestUri)),      // two SPs between elements
+    case("trws", "3.1.2.10", Expect::Refused(Step::Parse)),              // SPs after SIP/2.0
+    case("escruri", "3.1.2.11", Expect::Refused(Step::RequestUri)),      // ?Route= in the Request-URI
+    case("baddate", "3.1.2.12", Expect::Tolerated("the proxy never reads Date; the RFC allows ignoring it")),
+    case("regbadct", "3.1.2.13", Expect::Refused(Step::Contact)),        // addr-spec with '?' outside <>
+    case("badaspec", "3.1.2.14", Expect::Refused(Step::To)),             // < sip:t.watson@example.org >
+    case("baddn", "3.1.2.15", Expect::Refused(Step::From)),              // Bell, Alexander <...> unquoted
+    case("badvers", "3.1.2.16", Expect::ParseFails(|e| matches!(e, ParseError::Version), "Version")),
+    case("mismatch01", "3.1.2.17", Expect::Refused(Step::CoreHeaders)),  // OPTIONS with CSeq INVITE
+    case("mismatch02", "3.1.2.18", Expect::Refused(Step::CoreHeaders)),  // NEWMETHOD with CSeq INVITE
+    case("bigcode", "3.1.2.19", Expect::Refused(Step::Parse)),           // status 4294967301
+    // 3.2 Transaction layer
+    case("badbranch", "3.2.1", Expect::Semantic(checks::badbranch)),
+    // 3.3 Application layer
+    case("insuf", "3.3.1", Expect::Refused(Step::CoreHeaders)),          // no Call-ID, From, To
+    case("unkscm", "3.3.2", Expect::Semantic(checks::unkscm)),
+    case("novelsc", "3.3.3", Expect::Semantic(checks::novelsc)),
+    case("unksm2", "3.3.4", Expect::Semantic(checks::unksm2)),
+    case("bext01", "3.3.5", Expect::Semantic(checks::bext01)),
+    case("invut", "3.3.6", Expect::Semantic(none)),
+    case("regaut01", "3.3.7", Expect::Semantic(none)),
+    case("multi01", "3.3.8", Expect::Refused(Step::CoreHeaders)),        // 2 Call-ID, CSeq, From, To
+    case("mcl01", "3.3.9", Expect::ParseFails(|e| matches!(e, ParseError::ContentLength), "ContentLength")),
+    case("bcast", "3.3.10", Expect::Semantic(checks::bcast)),
+    case("zeromf", "3.3.11", Expect::Semantic(checks::zeromf)),
+    case("cparam01", "3.3.12", Expect::Semantic(checks::cparam01)),
+    case("cparam02", "3.3.13", Expect::Semantic(checks::cparam02)),
+    case("regescrt", "3.3.14", Expect::Semantic(checks::regescrt)),
+    case("sdp01", "3.3.15", Expect::Semantic(none)),
+    // 3.4 Backward compatibility
+    case("inv2543", "3.4.1", Expect::Valid(checks::inv2543)),
+];
+
+/// Files whose RFC outcome the parser does not meet yet, accepted by the lead, with why.
+/// CONFORMANCE: every entry here is an open parser bug; see the final report of the torture task.
+const KNOWN_NONCONFORMING: &[(&str, &str)] = &[];
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rfc4475")
+}
+
+fn load(file: &str) -> Bytes {
+    let path = data_dir().join(format!("{file}.dat"));
+    Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// Runs the proxy's steps after a successful parse; the first refusal wins.
+fn run_steps(msg: &Message) -> Result<(), (Step, String)> {
+    let at = |step: Step| move |e: &dyn std::fmt::Debug| (step, format!("{e:?}"));
+    msg.check_core_headers().map_err(|e| at(Step::CoreHeaders)(&e))?;
+    msg.call_id().map_err(|e| at(Step::CallId)(&e))?;
+    msg.cseq().map_err(|e| at(Step::CSeq)(&e))?;
+    msg.top_via().map_err(|e| at(Step::TopVia)(&e))?;
+    msg.from().map_err(|e| at(Step::From)(&e))?;
+    msg.to().map_err(|e| at(Step::To)(&e))?;
+    if let Some(raw) = msg.request_uri() {
+        let uri = header::parse_uri(raw).map_err(|e| at(Step::RequestUri)(&e))?;
+        if uri.headers.is_some() {
+            return Err((Step::RequestUri, "headers in the Request-URI".into()));
+        }
+    }
+    for value in msg.header_values(HeaderName::Contact).filter(|v| *v != b"*") {
+        header::parse_name_addr(value).map_err(|e| at(Step::Contact)(&e))?;
+    }
+    Ok(())
+}
+
+/// What happened to one file, as a sentence for the failure report; `Ok` when it met the RFC.
+fn outcome(case: &Case) -> Result<(), String> {
+    let bytes = load(case.file);
+    let parsed = catch_unwind(AssertUnwindSafe(|| Message::parse(bytes)))
+        .map_err(|p| format!("Message::parse panicked: {}", panic_text(&p)))?;
+    let steps = parsed.as_ref().ok().map(|m| catch_unwind(AssertUnwindSafe(|| run_steps(m))));
+    let steps = match steps {
+        Some(Err(p)) => return Err(format!("a decoding step panicked: {}", panic_text(&p))),
+        Some(Ok(r)) => Some(r),
+        None => None,
+    };
+    match (&case.expect, &parsed, steps) {
+        (Expect::Valid(f) | Expect::Semantic(f), Ok(msg), Some(Ok(()))) => run_checks(*f, msg),
+        (Expect::Tolerated(_), Ok(_), Some(Ok(()))) => Ok(()),
+        (Expect::Valid(_) | Expect::Semantic(_) | Expect::Tolerated(_), Err(e), _) => {
+            Err(format!("must parse, got {e:?}"))
+        }
+        (Expect::Valid(_) | Expect::Semantic(_) | Expect::Tolerated(_), Ok(_), Some(Err((s, e)))) => {
+            Err(format!("must pass every step, refused at {s:?}: {e}"))
+        }
+        (Expect::ParseFails(ok, want), Err(e), _) if ok(e) => Ok(()),
+        (Expect::ParseFails(_, want), r, _) => Err(format!("must fail to parse with {want}, got {:?}", r.as_ref().err())),
+        (Expect::Refused(_), Err(ParseError::Version), _) => Err("refused as Version (505), RFC asks 400".into()),
+        (Expect::Refused(_), Err(_), _) => Ok(()),
+        (Expect::Refused(latest), Ok(_), Some(Err((s, _)))) if s <= *latest => Ok(()),
+        (Expect::Refused(latest), Ok(_), Some(Err((s, e)))) => {
+            Err(format!("must be refused by {latest:?} at the latest, was only at {s:?}: {e}"))
+        }
+        (Expect::Refused(latest), Ok(_), _) => Err(format!("must be refused by {latest:?}, passed every step")),
+        (_, Ok(_), None) => unreachable!("steps run on every parsed message"),
+    }
+}
+
+fn run_checks(f: fn(&Message), msg: &Message) -> Result<(), String> {
+    catch_unwind(AssertUnwindSafe(|| f(msg))).map_err(|p| format!("check failed: {}", panic_text(&p)))
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+}
+
+/// Runs the cases selected by `pick` and fails with one line per message that missed the RFC.
+fn run_class(pick: fn(&Expect) -> bool) {
+    let mut failures = Vec::new();
+    for case in CASES.iter().filter(|c| pick(&c.expect)) {
+        let known = KNOWN_NONCONFORMING.iter().find(|(f, _)| *f == case.file);
+        match (outcome(case), known) {
+            (Ok(()), Some(_)) => failures.push(format!("{} (§{}): now conforms, remove it from KNOWN_NONCONFORMING", case.file, case.section)),
+            (Err(why), None) => failures.push(format!("{}.dat (RFC 4475 §{}): {why}", case.file, case.section)),
+            _ => {}
+        }
+    }
+    assert!(failures.is_empty(), "RFC 4475 conformance failures:\n  {}", failures.join("\n  "));
+}
+
+#[test]
+fn valid_messages_parse_and_decode() {
+    run_class(|e| matches!(e, Expect::Valid(_)));
+}
+
+#[test]
+fn invalid_messages_are_refused() {
+    run_class(|e| matches!(e, Expect::Refused(_) | Expect::ParseFails(..) | Expect::Tolerated(_)));
+}
+
+#[test]
+fn semantic_messages_parse() {
+    run_class(|e| matches!(e, Expect::Semantic(_)));
+}
+
+/// The table covers exactly the files on disk, and each file still has the octets INDEX.md
+/// recorded (a checkout that rewrote line ends would change what every test means).
+#[test]
+fn corpus_matches_index() {
+    let index = std::fs::read_to_string(data_dir().join("INDEX.md")).expect("INDEX.md");
+    let mut on_disk: Vec<String> = std::fs::read_dir(data_dir())
+        .expect("corpus dir")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".dat").map(str::to_owned))
+        .collect();
+    on_disk.sort();
+    let mut in_table: Vec<String> = CASES.iter().map(|c| c.file.to_owned()).collect();
+    in_table.sort();
+    assert_eq!(on_disk, in_table);
+    for case in CASES {
+        let digest = Sha256::digest(load(case.file));
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let row = format!("| {}.dat | {} |", case.file, case.section);
+        let line = index.lines().find(|l| l.starts_with(&row)).unwrap_or_else(|| panic!("{row} not in INDEX.md"));
+        assert!(line.ends_with(&format!("| {hex} |")), "{}: octets differ from INDEX.md", case.file);
+    }
+}
+
+/// Per-message assertions: the values RFC 4475 describes for each message.
+mod checks {
+    use super::*;
+
+    fn s(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    fn dec(b: Option<&[u8]>) -> Vec<u8> {
+        percent_decode(b.unwrap_or_default()).into_owned()
+    }
+
+    fn ruri(m: &Message) -> header::Uri<'_> {
+        header::parse_uri(m.request_uri().expect("a request")).expect("Request-URI decodes")
+    }
+
+    fn vias(m: &Message) -> Vec<header::Via<'_>> {
+        m.header_values(HeaderName::Via).map(|v| header::parse_via(v).expect("every Via decodes")).collect()
+    }
+
+    fn contacts(m: &Message) -> Vec<header::NameAddr<'_>> {
+        m.header_values(HeaderName::Contact).map(|v| header::parse_name_addr(v).expect("Contact")).collect()
+    }
+
+    fn name(h: &[u8]) -> Host<'_> {
+        Host::Name(h)
+    }
+
+    pub fn wsinv(m: &Message) {
+        assert_eq!(m.method(), Some(Method::Invite));
+        let u = ruri(m);
+        assert_eq!((u.user, u.host), (Some(&b"vivekg"[..]), name(b"chair-dnrc.example.com")));
+        assert_eq!(u.params.get("unknownparam"), Some(None), "uri param with no value");
+        assert_eq!(m.call_id().unwrap(), b"wsinv.ndaksdj@192.0.2.1");
+        let cseq = m.cseq().unwrap();
+        assert_eq!((cseq.seq, cseq.method), (9, Method::Invite), "cseq: 0009 INVITE folded");
+        assert_eq!(m.max_forwards().unwrap(), Some(68), "0068");
+        let to = m.to().unwrap();
+        assert_eq!((to.display, to.tag()), (None, Some(&b"1918181833n"[..])), "To: tag    = 1918181833n");
+        let from = m.from().unwrap();
+        assert_eq!(from.display, Some(&br#""J Rosenberg \\\"""#[..]), "escaped quotes in display name");
+        assert_eq!(from.tag(), Some(&b"98asjd8"[..]), "tag after folded ';'");
+        assert_eq!(from.uri.user, Some(&b"jdrosen"[..]));
+        let v = vias(m);
+        assert_eq!(v.len(), 3, "Via + v: with two values");
+        assert_eq!((s(v[0].transport), v[0].branch()), ("UDP".into(), Some(&b"390skdjuw"[..])));
+        assert_eq!(v[0].host, Host::V4([192, 0, 2, 2].into()));
+        assert_eq!((s(v[1].transport), v[1].host, v[1].branch()), ("TCP".into(), name(b"spindle.example.com"), Some(&b"z9hG4bK9ikj8"[..])));
+        assert_eq!((s(v[2].transport), v[2].branch()), ("UDP".into(), Some(&b"z9hG4bK30239"[..])));
+        assert_eq!(v[2].host, Host::V4([192, 168, 255, 111].into()));
+        assert_eq!(m.header(HeaderName::Subject), Some(&b""[..]), "empty subject");
+        let unusual = m.headers_other(b"UnknownHeaderWithUnusualValue").next().expect("unknown header kept");
+        assert_eq!(m.slice(unusual.value), b";;,,;;,;");
+        let c = contacts(m);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].display, Some(&br#""Quoted string \"\"""#[..]));
+        assert_eq!(c[0].params.get("q"), Some(Some(&b"0.33"[..])));
+        assert_eq!(c[0].params.get("secondparam"), Some(None));
+        assert_eq!(m.body().len(), 150);
+    }
+
+    pub fn intmeth(m: &Message) {
+        let method = b"!interesting-Method0123456789_*+`.%indeed'~";
+        assert_eq!((m.method(), m.method_bytes()), (Some(Method::Other), &method[..]));
+        let u = ruri(m);
+        assert_eq!(u.user, Some(&b"1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"[..]));
+        assert_eq!(u.password, Some(&b"&it+has=1,weird!*pas$wo~d_too.(doesn't-it)"[..]));
+        assert_eq!(u.host, name(b"example.com"));
+        assert_eq!(m.top_via().unwrap().branch(), Some(&b"z9hG4bK-.!%66*_+`'~"[..]));
+        assert_eq!(m.to().unwrap().display, Some(&b"\"BEL:\\\x07 NUL:\\\x00 DEL:\\\x7F\""[..]));
+        let from = m.from().unwrap();
+        assert_eq!(from.display, Some(&b"token1~` token2'+_ token3*%!.-"[..]));
+        assert_eq!(from.tag(), Some(&b"_token~1'+`*%!-."[..]));
+        assert_eq!(m.call_id().unwrap(), b"intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
+        let cseq = m.cseq().unwrap();
+        assert_eq!((cseq.seq, cseq.method_bytes), (139122385, &method[..]));
+        assert_eq!(m.max_forwards().unwrap(), Some(255));
+        assert!(m.body().is_empty());
+    }
+
+    pub fn esc01(m: &Message) {
+        let u = ruri(m);
+        assert_eq!(u.user, Some(&b"sips%3Auser%40example.com"[..]), "user kept escaped");
+        assert_eq!(dec(u.user), b"sips:user@example.com", "user %-decoded");
+        assert_eq!(u.host, name(b"example.net"));
+        assert_eq!(dec(m.to().unwrap().uri.user), b"user");
+        assert_eq!(dec(m.from().unwrap().uri.user), b"I have spaces");
+        assert_eq!(m.call_id().unwrap(), b"esc01.239409asdfakjkn23onasd0-3234");
+        assert_eq!(m.cseq().unwrap().seq, 234234);
+        assert_eq!(dec(contacts(m)[0].uri.user), b"caller");
+    }
+
+    pub fn escnull(m: &Message) {
+        assert_eq!(dec(m.to().unwrap().uri.user), b"null-\0-null");
+        let users: Vec<Vec<u8>> = contacts(m).iter().map(|c| dec(c.uri.user)).collect();
+        assert_eq!(users, vec![b"\0".to_vec(), b"\0\0".to_vec()]);
+    }
+
+    pub fn esc02(m: &Message) {
+        assert_eq!((m.method(), m.method_bytes()), (Some(Method::Other), &b"RE%47IST%45R"[..]), "not REGISTER");
+        let cseq = m.cseq().unwrap();
+        assert_eq!((cseq.method, cseq.method_bytes), (Method::Other, &b"RE%47IST%45R"[..]));
+        assert_eq!(m.to().unwrap().display, Some(&b"\"%Z%45\""[..]));
+        assert_eq!(m.top_via().unwrap().branch(), Some(&b"z9hG4bK209%fzsnel234"[..]));
+        assert_eq!(contacts(m).len(), 2, "C%6Fntact is not Contact");
+        assert_eq!(m.headers_other(b"C%6Fntact").count(), 1);
+    }
+
+    pub fn lwsdisp(m: &Message) {
+        let from = m.from().unwrap();
+        assert_eq!((from.display, from.uri.user, from.tag()), (Some(&b"caller"[..]), Some(&b"caller"[..]), Some(&b"323"[..])));
+    }
+
+    pub fn longreq(m: &Message) {
+        let call_id = format!("longreq.one{}longcallid", "really".repeat(20));
+        assert_eq!(s(m.call_id().unwrap()), call_id);
+        let to = m.to().unwrap();
+        let display = format!("\"I have a user name of {} proportion\"", "extreme".repeat(10));
+        assert_eq!(to.display.map(s), Some(display));
+        assert_eq!(to.uri.port, Some(6000));
+        let p1 = format!("very{}value", "long".repeat(20));
+        assert_eq!(to.uri.params.get("unknownparam1"), Some(Some(p1.as_bytes())));
+        let bare = format!("very{}ParameterNameWithNoValue", "long".repeat(25));
+        assert_eq!(to.uri.params.get(&bare), Some(None));
+        let tag = format!("1{}2424", "298".repeat(50));
+        assert_eq!(m.from().unwrap().tag(), Some(tag.as_bytes()));
+        let v = vias(m);
+        assert_eq!(v.len(), 34, "34 Via values, names in every case and compact form");
+        assert_eq!((s(v[0].transport), v[0].host), ("TCP".into(), name(b"sip33.example.com")));
+        let branch = format!("very{}branchvalue", "long".repeat(50));
+        assert_eq!(v[33].branch(), Some(branch.as_bytes()));
+        assert_eq!(v[33].received(), Some(&b"192.0.2.5"[..]));
+        assert_eq!(m.body().len(), 150);
+    }
+
+    pub fn dblreq(m: &Message) {
+        assert_eq!(m.method(), Some(Method::Register), "only the REGISTER counts");
+        assert_eq!(m.call_id().unwrap(), b"dblreq.0ha0isndaksdj99sdfafnl3lk233412");
+        assert_eq!(m.cseq().unwrap().method, Method::Register);
+        assert!(m.body().is_empty(), "Content-Length: 0");
+        assert!(!m.wire().windows(6).any(|w| w == b"INVITE"), "the trailing INVITE is not part of the message");
+    }
+
+    pub fn semiuri(m: &Message) {
+        let u = ruri(m);
+        assert_eq!(u.user, Some(&b"user;par=u%40example.net"[..]), "';' in the user part");
+        assert_eq!(dec(u.user), b"user;par=u@example.net");
+        assert_eq!((u.host, u.params.is_empty()), (name(b"example.com"), true));
+        assert_eq!(m.header_values(HeaderName::Accept).count(), 6, "folded Accept list");
+    }
+
+    pub fn transports(m: &Message) {
+        let v = vias(m);
+        let got: Vec<(String, Host)> = v.iter().map(|v| (s(v.transport), v.host)).collect();
+        let want = [("UDP", "t1"), ("SCTP", "t2"), ("TLS", "t3"), ("UNKNOWN", "t4"), ("TCP", "t5")];
+        assert_eq!(got.len(), want.len());
+        for ((t, h), (wt, wh)) in got.iter().zip(want) {
+            assert_eq!((t.as_str(), *h), (wt, name(format!("{wh}.example.com").as_bytes())));
+        }
+        assert_eq!(v[3].branch(), Some(&b"z9hG4bKasd0f3en"[..]));
+    }
+
+    pub fn mpart01(m: &Message) {
+        assert_eq!(m.method(), Some(Method::Message));
+        assert_eq!(m.header(HeaderName::ContentLength), Some(&b"553"[..]));
+        assert_eq!(m.body().len(), 553, "body length = Content-Length, binary part included");
+        assert!(m.body().starts_with(b"--7a9cbec02ceef655\r\n") && m.body().ends_with(b"--7a9cbec02ceef655--\r\n"));
+        let via = m.top_via().unwrap();
+        assert_eq!((via.host, via.port, via.rport()), (Host::V4([127, 0, 0, 1].into()), Some(5070), Some(None)));
+    }
+
+    pub fn unreason(m: &Message) {
+        assert_eq!(m.status(), Some(200));
+        let StartLine::Response { reason, .. } = m.start_line() else { panic!("a response") };
+        assert_eq!(s(m.slice(*reason)), "= 2**3 * 5**2 но сто девяносто девять - простое");
+        assert_eq!(m.call_id().unwrap(), b"unreason.1234ksdfak3j2erwedfsASdf");
+        assert_eq!(m.to().unwrap().tag(), Some(&b"2229"[..]));
+        assert_eq!(m.body().len(), 154);
+    }
+
+    pub fn noreason(m: &Message) {
+        assert_eq!(m.status(), Some(100));
+        let StartLine::Response { reason, .. } = m.start_line() else { panic!("a response") };
+        assert!(reason.is_empty(), "empty reason phrase");
+        let cseq = m.cseq().unwrap();
+        assert_eq!((cseq.seq, cseq.method), (35, Method::Invite));
+        assert_eq!(m.to().unwrap().tag(), Some(&b"902jndnke3"[..]));
+    }
+
+    pub fn inv2543(m: &Message) {
+        let via = m.top_via().unwrap();
+        assert_eq!((via.branch(), via.host), (None, name(b"iftgw.example.com")), "RFC 2543: no branch");
+        let to = m.to().unwrap();
+        assert_eq!(to.uri.user, Some(&b"+16505552222"[..]));
+        assert!(to.uri.params.is_empty(), "addr-spec: ;user=phone belongs to the header");
+        assert_eq!(to.params.get("user"), Some(Some(&b"phone"[..])));
+        assert_eq!(m.from().unwrap().uri.params.get("user"), Some(Some(&b"phone"[..])));
+        assert_eq!(m.from().unwrap().tag(), None);
+        assert!(m.body().starts_with(b"v=0\r\n") && m.body().ends_with(b"m=audio 49217 RTP/AVP 0\r\n"), "no Content-Length: body is the rest of the datagram");
+    }
+
+    pub fn badbranch(m: &Message) {
+        assert_eq!(m.top_via().unwrap().branch(), Some(&b"z9hG4bK"[..]));
+    }
+
+    pub fn unkscm(m: &Message) {
+        assert_eq!(ruri(m).scheme, Scheme::Other);
+    }
+
+    pub fn novelsc(m: &Message) {
+        assert_eq!(ruri(m).scheme, Scheme::Other);
+    }
+
+    pub fn unksm2(m: &Message) {
+        assert_eq!((m.to().unwrap().uri.scheme, m.from().unwrap().uri.scheme), (Scheme::Other, Scheme::Other));
+        assert_eq!(m.from().unwrap().tag(), Some(&b"3234233"[..]));
+    }
+
+    pub fn bext01(m: &Message) {
+        assert_eq!(m.header_values(HeaderName::ProxyRequire).count(), 2);
+        assert_eq!(m.header_values(HeaderName::Require).count(), 2);
+    }
+
+    pub fn bcast(m: &Message) {
+        assert_eq!(vias(m)[1].host, Host::V4([255, 255, 255, 255].into()));
+    }
+
+    pub fn zeromf(m: &Message) {
+        assert_eq!(m.max_forwards().unwrap(), Some(0));
+    }
+
+    pub fn cparam01(m: &Message) {
+        let c = &contacts(m)[0];
+        assert!(c.uri.params.is_empty(), "addr-spec: ;unknownparam is a Contact parameter");
+        assert_eq!(c.params.get("unknownparam"), Some(None));
+    }
+
+    pub fn cparam02(m: &Message) {
+        let c = &contacts(m)[0];
+        assert_eq!(c.uri.params.get("unknownparam"), Some(None), "inside <>: a URI parameter");
+        assert!(c.params.is_empty());
+    }
+
+    pub fn regescrt(m: &Message) {
+        assert_eq!(contacts(m)[0].uri.headers, Some(&b"Route=%3Csip:sip.example.com%3E"[..]));
+    }
+}
