@@ -381,7 +381,11 @@ impl SourceIndex {
     }
 }
 
-fn push_entry<P: prefix_trie::Prefix>(map: &mut prefix_trie::PrefixMap<P, Vec<SourceEntry>>, p: P, e: SourceEntry) {
+fn push_entry<P: prefix_trie::Prefix>(
+    map: &mut prefix_trie::PrefixMap<P, Vec<SourceEntry>>,
+    p: P,
+    e: SourceEntry,
+) {
     match map.get_mut(&p) {
         Some(v) => v.push(e),
         None => {
@@ -411,7 +415,12 @@ impl DidIndex {
         }
         let n: u64 = digits.parse().ok()?;
         let i = self.ranges.partition_point(|r| r.1 <= n);
-        self.ranges[..i].iter().rev().take(8).find(|r| r.0 == digits.len() && r.1 <= n && n <= r.2).map(|r| &r.3)
+        self.ranges[..i]
+            .iter()
+            .rev()
+            .take(8)
+            .find(|r| r.0 == digits.len() && r.1 <= n && n <= r.2)
+            .map(|r| &r.3)
     }
 
     /// Number of exact DIDs plus ranges.

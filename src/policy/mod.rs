@@ -57,7 +57,11 @@ pub enum Destination {
     /// The live registration binding of an ACCEPT_REGISTER carrier.
     RegisteredCarrier(CarrierId),
     /// A DNS name to resolve at call time (RFC 3263).
-    Host { host: String, port: Option<u16>, transport: Transport },
+    Host {
+        host: String,
+        port: Option<u16>,
+        transport: Transport,
+    },
 }
 
 /// What a target is, for limits, status and failover.

@@ -191,6 +191,9 @@ mod tests {
         assert_eq!(HeaderName::from_bytes(b"I"), HeaderName::CallId);
         assert_eq!(HeaderName::from_bytes(b"cAlL-iD"), HeaderName::CallId);
         assert_eq!(HeaderName::from_bytes(b"X-Foo"), HeaderName::Other);
-        assert_eq!(HeaderName::from_bytes(b"a-very-long-header-name-that-is-long"), HeaderName::Other);
+        assert_eq!(
+            HeaderName::from_bytes(b"a-very-long-header-name-that-is-long"),
+            HeaderName::Other
+        );
     }
 }

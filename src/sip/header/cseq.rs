@@ -31,7 +31,11 @@ pub fn parse_cseq(input: &[u8]) -> Result<CSeq<'_>, GrammarError> {
         Ok(n) => u32::try_from(n).map_err(|_| GrammarError::Range("CSeq"))?,
         Err(_) => return Err(GrammarError::Range("CSeq")),
     };
-    Ok(CSeq { seq, method: Method::from_bytes(method_bytes), method_bytes })
+    Ok(CSeq {
+        seq,
+        method: Method::from_bytes(method_bytes),
+        method_bytes,
+    })
 }
 
 #[cfg(test)]
@@ -41,8 +45,18 @@ mod tests {
     #[test]
     fn plain() {
         let c = parse_cseq(b"1 INVITE");
-        assert_eq!(c, Ok(CSeq { seq: 1, method: Method::Invite, method_bytes: b"INVITE" }));
-        assert_eq!(parse_cseq(b" 2147483647\tBYE ").map(|c| (c.seq, c.method)), Ok((2147483647, Method::Bye)));
+        assert_eq!(
+            c,
+            Ok(CSeq {
+                seq: 1,
+                method: Method::Invite,
+                method_bytes: b"INVITE"
+            })
+        );
+        assert_eq!(
+            parse_cseq(b" 2147483647\tBYE ").map(|c| (c.seq, c.method)),
+            Ok((2147483647, Method::Bye))
+        );
     }
 
     #[test]
@@ -55,7 +69,10 @@ mod tests {
     fn rfc4475_unknown_and_escaped_methods() {
         // esc02: the method is a token containing `%`; intmeth-style extension methods.
         let c = parse_cseq(b"29344 RE%47IST%45R");
-        assert_eq!(c.map(|c| (c.method, c.method_bytes)), Ok((Method::Other, &b"RE%47IST%45R"[..])));
+        assert_eq!(
+            c.map(|c| (c.method, c.method_bytes)),
+            Ok((Method::Other, &b"RE%47IST%45R"[..]))
+        );
         let c = parse_cseq(b"3 !interesting-Method0123456789_*+`.%indeed'~");
         assert_eq!(c.map(|c| c.method), Ok(Method::Other));
         // Methods are case-sensitive.
@@ -64,17 +81,35 @@ mod tests {
 
     #[test]
     fn rfc4475_scalar02_overlarge() {
-        assert_eq!(parse_cseq(b"36893488147419103232 REGISTER"), Err(GrammarError::Range("CSeq")));
+        assert_eq!(
+            parse_cseq(b"36893488147419103232 REGISTER"),
+            Err(GrammarError::Range("CSeq"))
+        );
         assert_eq!(parse_cseq(b"2147483648 INVITE"), Err(GrammarError::Range("CSeq")));
         assert_eq!(parse_cseq(b"4294967296 INVITE"), Err(GrammarError::Range("CSeq")));
     }
 
     #[test]
     fn malformed_values() {
-        for bad in [&b""[..], b"INVITE", b"1", b"1INVITE", b"-1 INVITE", b"1 INVITE x", b"1 IN;VITE", b"0x1 ACK"] {
+        for bad in [
+            &b""[..],
+            b"INVITE",
+            b"1",
+            b"1INVITE",
+            b"-1 INVITE",
+            b"1 INVITE x",
+            b"1 IN;VITE",
+            b"0x1 ACK",
+        ] {
             assert!(parse_cseq(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
-        assert_eq!(parse_cseq(b" 1 INVITE junk"), Err(GrammarError::Malformed { what: "CSeq", at: 9 }));
-        assert_eq!(parse_cseq(b"x"), Err(GrammarError::Malformed { what: "CSeq", at: 0 }));
+        assert_eq!(
+            parse_cseq(b" 1 INVITE junk"),
+            Err(GrammarError::Malformed { what: "CSeq", at: 9 })
+        );
+        assert_eq!(
+            parse_cseq(b"x"),
+            Err(GrammarError::Malformed { what: "CSeq", at: 0 })
+        );
     }
 }

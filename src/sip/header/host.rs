@@ -31,10 +31,14 @@ pub(super) fn parse_host(s: &[u8]) -> Result<Host<'_>, GrammarError> {
     if let Some(inner) = s.strip_prefix(b"[") {
         let inner = inner.strip_suffix(b"]").ok_or(malformed("IPv6 reference", 0))?;
         let text = std::str::from_utf8(inner).map_err(|_| malformed("IPv6 reference", 1))?;
-        return text.parse::<Ipv6Addr>().map(Host::V6).map_err(|_| malformed("IPv6 reference", 1));
+        return text
+            .parse::<Ipv6Addr>()
+            .map(Host::V6)
+            .map_err(|_| malformed("IPv6 reference", 1));
     }
     let valid_name = !s.is_empty()
-        && s.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+        && s.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
         && !s.starts_with(b".")
         && !s.starts_with(b"-");
     if !valid_name {
@@ -45,7 +49,9 @@ pub(super) fn parse_host(s: &[u8]) -> Result<Host<'_>, GrammarError> {
     }
     // A toplabel must start with a letter, so an all-numeric tail has to be an IPv4 address.
     let text = std::str::from_utf8(s).map_err(|_| malformed("IPv4 address", 0))?;
-    text.parse::<Ipv4Addr>().map(Host::V4).map_err(|_| malformed("IPv4 address", 0))
+    text.parse::<Ipv4Addr>()
+        .map(Host::V4)
+        .map_err(|_| malformed("IPv4 address", 0))
 }
 
 /// Parses a port: 1..=65535, digits only.
@@ -60,7 +66,10 @@ pub(super) fn parse_port(s: &[u8]) -> Result<u16, GrammarError> {
 /// Length of the host part of `host[:port]`: through `]` for IPv6, else up to the first `:`.
 fn host_len(s: &[u8]) -> Result<usize, GrammarError> {
     if s.first() == Some(&b'[') {
-        let close = s.iter().position(|&c| c == b']').ok_or(malformed("IPv6 reference", 0))?;
+        let close = s
+            .iter()
+            .position(|&c| c == b']')
+            .ok_or(malformed("IPv6 reference", 0))?;
         return Ok(close + 1);
     }
     Ok(s.iter().position(|&c| c == b':').unwrap_or(s.len()))
@@ -81,15 +90,32 @@ mod tests {
     fn names_and_addresses() {
         assert_eq!(parse_host(b"example.com"), Ok(Host::Name(b"example.com")));
         assert_eq!(parse_host(b"example.com."), Ok(Host::Name(b"example.com.")));
-        assert_eq!(parse_host(b"192.0.2.1"), Ok(Host::V4(Ipv4Addr::new(192, 0, 2, 1))));
+        assert_eq!(
+            parse_host(b"192.0.2.1"),
+            Ok(Host::V4(Ipv4Addr::new(192, 0, 2, 1)))
+        );
         assert_eq!(parse_host(b"[::1]"), Ok(Host::V6(Ipv6Addr::LOCALHOST)));
-        assert_eq!(parse_host(b"[2001:db8::10.0.0.1]").map(|h| matches!(h, Host::V6(_))), Ok(true));
+        assert_eq!(
+            parse_host(b"[2001:db8::10.0.0.1]").map(|h| matches!(h, Host::V6(_))),
+            Ok(true)
+        );
         assert_eq!(parse_host(b"host-1.a1"), Ok(Host::Name(b"host-1.a1")));
     }
 
     #[test]
     fn bad_hosts() {
-        for bad in [&b""[..], b"999.1.1.1", b"1.2.3", b"[::1", b"[zz::]", b"a b", b"a@b", b".a", b"-a", b"[]"] {
+        for bad in [
+            &b""[..],
+            b"999.1.1.1",
+            b"1.2.3",
+            b"[::1",
+            b"[zz::]",
+            b"a b",
+            b"a@b",
+            b".a",
+            b"-a",
+            b"[]",
+        ] {
             assert!(parse_host(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }
@@ -97,17 +123,29 @@ mod tests {
     #[test]
     fn host_and_port() {
         let hp = parse_hostport(b"[2001:db8::1]:5061").ok();
-        assert_eq!(hp.map(|h| (h.host_raw, h.port)), Some((&b"[2001:db8::1]"[..], Some(5061))));
+        assert_eq!(
+            hp.map(|h| (h.host_raw, h.port)),
+            Some((&b"[2001:db8::1]"[..], Some(5061)))
+        );
         let hp = parse_hostport(b"[2001:db8::1]").ok();
         assert_eq!(hp.map(|h| h.port), Some(None));
         assert_eq!(parse_hostport(b"h:5060").map(|h| h.port), Ok(Some(5060)));
         assert_eq!(parse_hostport(b"h:0").err(), Some(GrammarError::Range("port")));
-        assert_eq!(parse_hostport(b"h:65536").err(), Some(GrammarError::Range("port")));
-        assert_eq!(parse_hostport(b"h:99999999999999999999999").err(), Some(GrammarError::Range("port")));
+        assert_eq!(
+            parse_hostport(b"h:65536").err(),
+            Some(GrammarError::Range("port"))
+        );
+        assert_eq!(
+            parse_hostport(b"h:99999999999999999999999").err(),
+            Some(GrammarError::Range("port"))
+        );
         assert!(parse_hostport(b"h:").is_err());
         assert!(parse_hostport(b"h:+5").is_err());
         assert!(parse_hostport(b"2001:db8::1").is_err());
         assert!(parse_hostport(b"[2001:db8::1]x").is_err());
-        assert_eq!(parse_hostport(b"h:x"), Err(GrammarError::Malformed { what: "port", at: 2 }));
+        assert_eq!(
+            parse_hostport(b"h:x"),
+            Err(GrammarError::Malformed { what: "port", at: 2 })
+        );
     }
 }

@@ -13,7 +13,10 @@ pub(super) fn is_lws(c: u8) -> bool {
 /// RFC 3261 `token` characters.
 pub(super) fn is_token(c: u8) -> bool {
     c.is_ascii_alphanumeric()
-        || matches!(c, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+        || matches!(
+            c,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
 }
 
 /// Bytes never allowed unescaped in a URI: controls, space, DEL, non-ASCII, `<`, `>`, `"`.
@@ -123,7 +126,10 @@ mod tests {
     fn decimals() {
         assert_eq!(parse_decimal(b"0009", 100), Ok(9));
         assert_eq!(parse_decimal(b"101", 100), Err(true));
-        assert_eq!(parse_decimal(b"99999999999999999999999999", u64::from(u32::MAX)), Err(true));
+        assert_eq!(
+            parse_decimal(b"99999999999999999999999999", u64::from(u32::MAX)),
+            Err(true)
+        );
         assert_eq!(parse_decimal(b"1a", 100), Err(false));
         assert_eq!(parse_decimal(b"", 100), Err(false));
     }

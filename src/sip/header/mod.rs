@@ -83,7 +83,10 @@ pub fn trim(s: &[u8]) -> &[u8] {
 pub fn parse_u32(s: &[u8]) -> Result<u32, GrammarError> {
     let s = trim(s);
     if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
-        return Err(GrammarError::Malformed { what: "number", at: 0 });
+        return Err(GrammarError::Malformed {
+            what: "number",
+            at: 0,
+        });
     }
     let n = s.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
     u32::try_from(n).map_err(|_| GrammarError::Range("number"))

@@ -55,11 +55,19 @@ fn angle_form<'a>(s: &'a [u8], display: Option<&'a [u8]>, lt: usize) -> Result<N
         return Err(malformed("name-addr", lt));
     }
     let inner = s.get(lt + 1..).unwrap_or_default();
-    let close = inner.iter().position(|&c| c == b'>').ok_or(malformed("name-addr", lt))?;
+    let close = inner
+        .iter()
+        .position(|&c| c == b'>')
+        .ok_or(malformed("name-addr", lt))?;
     let uri_raw = inner.get(..close).unwrap_or_default();
     let uri = parse_uri(uri_raw).map_err(|e| shift(e, lt + 1))?;
     let params = header_params(s, lt + close + 2)?;
-    Ok(NameAddr { display, uri_raw, uri, params })
+    Ok(NameAddr {
+        display,
+        uri_raw,
+        uri,
+        params,
+    })
 }
 
 /// A bare addr-spec: the URI ends before the first `;`/LWS after its user part.
@@ -68,7 +76,12 @@ fn bare_form(s: &[u8]) -> Result<NameAddr<'_>, GrammarError> {
     let uri_raw = s.get(..len).unwrap_or_default();
     let uri = parse_uri(uri_raw)?;
     let params = header_params(s, len)?;
-    Ok(NameAddr { display: None, uri_raw, uri, params })
+    Ok(NameAddr {
+        display: None,
+        uri_raw,
+        uri,
+        params,
+    })
 }
 
 /// Header params from `pos`: nothing but LWS, or LWS then a checked `;` list.
@@ -122,7 +135,13 @@ mod tests {
     #[test]
     fn rfc4475_wsinv_folded() {
         let n = na(b"\r\n sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n");
-        assert_eq!((n.uri_raw, n.tag()), (&b"sip:vivekg@chair-dnrc.example.com"[..], Some(&b"1918181833n"[..])));
+        assert_eq!(
+            (n.uri_raw, n.tag()),
+            (
+                &b"sip:vivekg@chair-dnrc.example.com"[..],
+                Some(&b"1918181833n"[..])
+            )
+        );
         let n = na(b"\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8");
         assert_eq!(n.display, Some(&b"\"J Rosenberg \\\\\\\"\""[..]));
         assert_eq!(n.tag(), Some(&b"98asjd8"[..]));
@@ -142,7 +161,10 @@ mod tests {
         assert_eq!(n.params.get("unknownparam"), Some(None));
         // cparam02: inside <> it is a URI param.
         let n = na(b"<sip:+19725552222@gw1.example.net;unknownparam>");
-        assert_eq!((n.uri.params.get("unknownparam"), n.params.is_empty()), (Some(None), true));
+        assert_eq!(
+            (n.uri.params.get("unknownparam"), n.params.is_empty()),
+            (Some(None), true)
+        );
     }
 
     #[test]
@@ -160,27 +182,42 @@ mod tests {
         assert_eq!((n.uri.scheme, n.tag()), (Scheme::Other, Some(&b"3234233"[..])));
         assert_eq!(na(b"<name:John_Smith>").uri.scheme, Scheme::Other);
         // esc02, esc01, escnull, regescrt
-        assert_eq!(na(b"\"%Z%45\" <sip:resource@example.com>").display, Some(&b"\"%Z%45\""[..]));
-        assert_eq!(na(b"<sip:I%20have%20spaces@example.net>;tag=938").uri.user, Some(&b"I%20have%20spaces"[..]));
-        assert_eq!(na(b"sip:null-%00-null@example.com;tag=839923423").tag(), Some(&b"839923423"[..]));
+        assert_eq!(
+            na(b"\"%Z%45\" <sip:resource@example.com>").display,
+            Some(&b"\"%Z%45\""[..])
+        );
+        assert_eq!(
+            na(b"<sip:I%20have%20spaces@example.net>;tag=938").uri.user,
+            Some(&b"I%20have%20spaces"[..])
+        );
+        assert_eq!(
+            na(b"sip:null-%00-null@example.com;tag=839923423").tag(),
+            Some(&b"839923423"[..])
+        );
         let n = na(b"<sip:user@example.com?Route=%3Csip:sip.example.com%3E>");
         assert_eq!(n.uri.headers, Some(&b"Route=%3Csip:sip.example.com%3E"[..]));
         let n = na(b"tel:+1-555-0100;tag=x");
-        assert_eq!((n.uri.scheme, n.uri.user, n.tag()), (Scheme::Tel, Some(&b"+1-555-0100"[..]), Some(&b"x"[..])));
+        assert_eq!(
+            (n.uri.scheme, n.uri.user, n.tag()),
+            (Scheme::Tel, Some(&b"+1-555-0100"[..]), Some(&b"x"[..]))
+        );
     }
 
     #[test]
     fn quoted_param_values_with_semicolons() {
         let n = na(br#"<sip:a@b>;+sip.instance="<urn:uuid:1;2>";tag=t"#);
-        assert_eq!(n.params.get("+sip.instance"), Some(Some(&br#""<urn:uuid:1;2>""#[..])));
+        assert_eq!(
+            n.params.get("+sip.instance"),
+            Some(Some(&br#""<urn:uuid:1;2>""#[..]))
+        );
         assert_eq!(n.tag(), Some(&b"t"[..]));
     }
 
     #[test]
     fn rfc4475_invalid_forms() {
         for bad in [
-            &b"\"Mr. J. User <sip:j.user@example.com>"[..], // quotbal
-            b"\"Watson, Thomas\" < sip:t.watson@example.org >", // badaspec
+            &b"\"Mr. J. User <sip:j.user@example.com>"[..],       // quotbal
+            b"\"Watson, Thomas\" < sip:t.watson@example.org >",   // badaspec
             b"Bell, Alexander <sip:a.g.bell@example.com>;tag=43", // baddn
             b"Watson, Thomas <sip:t.watson@example.org>",
             b"",
@@ -194,7 +231,11 @@ mod tests {
             b"Bell",
             b"<sip:a@b>;tag=\"open",
         ] {
-            assert!(parse_name_addr(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_name_addr(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -203,7 +244,19 @@ mod tests {
         let e = parse_name_addr(b" \"Bob\" < sip:b@h>");
         assert_eq!(e, Err(GrammarError::Malformed { what: "URI", at: 8 }));
         let e = parse_name_addr(b"Bell, A <sip:a@b>");
-        assert_eq!(e, Err(GrammarError::Malformed { what: "display name", at: 4 }));
-        assert_eq!(parse_name_addr(b"\"open <sip:a@b>"), Err(GrammarError::Malformed { what: "display name", at: 0 }));
+        assert_eq!(
+            e,
+            Err(GrammarError::Malformed {
+                what: "display name",
+                at: 4
+            })
+        );
+        assert_eq!(
+            parse_name_addr(b"\"open <sip:a@b>"),
+            Err(GrammarError::Malformed {
+                what: "display name",
+                at: 0
+            })
+        );
     }
 }

@@ -14,7 +14,9 @@ type Scanned<'a> = (&'a [u8], Option<&'a [u8]>, usize);
 impl<'a> Params<'a> {
     /// `Some(Some(v))` for `name=v`, `Some(None)` for a bare `name`, `None` when absent.
     pub fn get(&self, name: &str) -> Option<Option<&'a [u8]>> {
-        self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Every (name, value) pair in order; stops quietly at the first malformed parameter
@@ -43,7 +45,12 @@ impl<'a> Params<'a> {
             match next_param(self.0, pos) {
                 Ok(Some((_, _, next))) => pos = next,
                 Ok(None) => return Ok(()),
-                Err(at) => return Err(GrammarError::Malformed { what: "parameter", at }),
+                Err(at) => {
+                    return Err(GrammarError::Malformed {
+                        what: "parameter",
+                        at,
+                    })
+                }
             }
         }
     }
@@ -133,7 +140,15 @@ mod tests {
 
     #[test]
     fn malformed_lists() {
-        for bad in [&b";a=\"open"[..], b";=x", b";a=", b";a=b c", b";a;", b";;a", b";a=\"x\"y"] {
+        for bad in [
+            &b";a=\"open"[..],
+            b";=x",
+            b";a=",
+            b";a=b c",
+            b";a;",
+            b";;a",
+            b";a=\"x\"y",
+        ] {
             assert!(Params(bad).check().is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
         // The iterator stops before the damage and never panics.
@@ -142,6 +157,12 @@ mod tests {
 
     #[test]
     fn error_offsets() {
-        assert_eq!(Params(b";a=1;=x").check(), Err(GrammarError::Malformed { what: "parameter", at: 5 }));
+        assert_eq!(
+            Params(b";a=1;=x").check(),
+            Err(GrammarError::Malformed {
+                what: "parameter",
+                at: 5
+            })
+        );
     }
 }

@@ -85,7 +85,10 @@ fn host() -> impl Strategy<Value = GenHost> {
 fn parts() -> impl Strategy<Value = Parts> {
     let user = escaped_or("[a-zA-Z0-9_.!~*'()&=+$,;/-]{1,6}");
     let password = escaped_or("[a-zA-Z0-9_.!~*'()&=+$,-]{1,6}");
-    let param = ("[a-zA-Z0-9_.!~*'-]{1,6}", proptest::option::of(escaped_or("[a-zA-Z0-9_.!~*'()\\[\\]/:&+$-]{1,6}")));
+    let param = (
+        "[a-zA-Z0-9_.!~*'-]{1,6}",
+        proptest::option::of(escaped_or("[a-zA-Z0-9_.!~*'()\\[\\]/:&+$-]{1,6}")),
+    );
     (
         any::<bool>(),
         proptest::option::of((user, proptest::option::of(password))),
@@ -94,7 +97,14 @@ fn parts() -> impl Strategy<Value = Parts> {
         proptest::collection::vec(param, 0..4),
         proptest::option::of("[a-zA-Z]{1,4}=[a-zA-Z0-9%]{0,6}(&[a-z]{1,3}=[a-z0-9]{1,3}){0,2}"),
     )
-        .prop_map(|(sips, user, host, port, params, headers)| Parts { sips, user, host, port, params, headers })
+        .prop_map(|(sips, user, host, port, params, headers)| Parts {
+            sips,
+            user,
+            host,
+            port,
+            params,
+            headers,
+        })
 }
 
 fn same_host(parsed: Host<'_>, expected: &GenHost) -> bool {

@@ -75,7 +75,10 @@ pub fn percent_decode(s: &[u8]) -> Cow<'_, [u8]> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while let Some(&c) = s.get(i) {
-        let hex = s.get(i + 1).and_then(|&h| hex_val(h)).zip(s.get(i + 2).and_then(|&l| hex_val(l)));
+        let hex = s
+            .get(i + 1)
+            .and_then(|&h| hex_val(h))
+            .zip(s.get(i + 2).and_then(|&l| hex_val(l)));
         match (c, hex) {
             (b'%', Some((h, l))) => {
                 out.push((h << 4) | l);
@@ -98,7 +101,11 @@ pub(super) fn bare_uri_len(s: &[u8]) -> usize {
     let head = s.get(..limit).unwrap_or_default();
     let start = head.iter().rposition(|&c| c == b'@').unwrap_or(0);
     let rest = s.get(start..).unwrap_or_default();
-    start + rest.iter().position(|&c| c == b';' || is_lws(c)).unwrap_or(rest.len())
+    start
+        + rest
+            .iter()
+            .position(|&c| c == b';' || is_lws(c))
+            .unwrap_or(rest.len())
 }
 
 /// `scheme ":"` (scheme = ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")), case-insensitive.
@@ -106,8 +113,9 @@ fn parse_scheme(input: &[u8]) -> Result<(Scheme, &[u8]), GrammarError> {
     let scheme_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.');
     let starts_alpha = |s: &[u8]| s.first().is_some_and(u8::is_ascii_alphabetic);
     let mut scheme = terminated(verify(take_while1(scheme_char), starts_alpha), tag(&b":"[..]));
-    let (body, name): (&[u8], &[u8]) =
-        scheme.parse(input).map_err(|_: nom::Err<nom::error::Error<&[u8]>>| malformed("URI scheme", 0))?;
+    let (body, name): (&[u8], &[u8]) = scheme
+        .parse(input)
+        .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| malformed("URI scheme", 0))?;
     let scheme = match name.to_ascii_lowercase().as_slice() {
         b"sip" => Scheme::Sip,
         b"sips" => Scheme::Sips,
@@ -137,14 +145,25 @@ fn parse_sip_body(scheme: Scheme, body: &[u8]) -> Result<Uri<'_>, GrammarError> 
     let hp = parse_hostport(hostport).map_err(|e| shift(e, hp_start))?;
     let params = Params(params);
     params.check().map_err(|e| shift(e, hp_start + hp_len))?;
-    Ok(Uri { scheme, user, password, host: hp.host, host_raw: hp.host_raw, port: hp.port, params, headers })
+    Ok(Uri {
+        scheme,
+        user,
+        password,
+        host: hp.host,
+        host_raw: hp.host_raw,
+        port: hp.port,
+        params,
+        headers,
+    })
 }
 
 type UserInfo<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
 /// Splits `user[:password]`; the user must be non-empty.
 fn split_userinfo(userinfo: Option<&[u8]>) -> Result<UserInfo<'_>, GrammarError> {
-    let Some(ui) = userinfo else { return Ok((None, None)) };
+    let Some(ui) = userinfo else {
+        return Ok((None, None));
+    };
     let (user, password) = match ui.iter().position(|&c| c == b':') {
         Some(colon) => (ui.get(..colon).unwrap_or_default(), ui.get(colon + 1..)),
         None => (ui, None),
@@ -157,7 +176,8 @@ fn split_userinfo(userinfo: Option<&[u8]>) -> Result<UserInfo<'_>, GrammarError>
 
 /// `number[;params]` (RFC 3966); offsets relative to `body`.
 fn parse_tel_body(body: &[u8]) -> Result<Uri<'_>, GrammarError> {
-    let is_tel_char = |c: u8| c.is_ascii_hexdigit() || matches!(c, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#');
+    let is_tel_char =
+        |c: u8| c.is_ascii_hexdigit() || matches!(c, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#');
     let len = body.iter().position(|&c| c == b';').unwrap_or(body.len());
     let (number, params) = body.split_at_checked(len).ok_or(malformed("tel number", 0))?;
     if number.is_empty() || !number.iter().all(|&c| is_tel_char(c)) {
@@ -166,7 +186,11 @@ fn parse_tel_body(body: &[u8]) -> Result<Uri<'_>, GrammarError> {
     let params = Params(params);
     params.check().map_err(|e| shift(e, len))?;
     let empty = number.get(len..).unwrap_or_default();
-    Ok(Uri { user: Some(number), params, ..opaque(Scheme::Tel, empty) })
+    Ok(Uri {
+        user: Some(number),
+        params,
+        ..opaque(Scheme::Tel, empty)
+    })
 }
 
 /// Any other scheme: kept opaque, only checked to be non-empty.
@@ -222,7 +246,10 @@ mod tests {
     #[test]
     fn minimal_and_scheme_case() {
         let u = uri(b"SIP:example.com");
-        assert_eq!((u.scheme, u.user, u.host_raw, u.port), (Scheme::Sip, None, &b"example.com"[..], None));
+        assert_eq!(
+            (u.scheme, u.user, u.host_raw, u.port),
+            (Scheme::Sip, None, &b"example.com"[..], None)
+        );
         assert!(u.params.is_empty());
         assert_eq!(uri(b"sip:192.0.2.1").host, Host::V4(Ipv4Addr::new(192, 0, 2, 1)));
     }
@@ -230,7 +257,10 @@ mod tests {
     #[test]
     fn ipv6_hosts() {
         let u = uri(b"sip:a@[2001:db8::1]:5060;transport=udp");
-        assert_eq!(u.host, Host::V6("2001:db8::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED)));
+        assert_eq!(
+            u.host,
+            Host::V6("2001:db8::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED))
+        );
         assert_eq!((u.host_raw, u.port), (&b"[2001:db8::1]"[..], Some(5060)));
         let u = uri(b"sip:[::1]");
         assert_eq!((u.host, u.port), (Host::V6(Ipv6Addr::LOCALHOST), None));
@@ -244,8 +274,14 @@ mod tests {
         assert_eq!(uri(b"sip:a@h:65535").port, Some(65535));
         assert_eq!(parse_uri(b"sip:a@h:0"), Err(GrammarError::Range("port")));
         assert_eq!(parse_uri(b"sip:a@h:65536"), Err(GrammarError::Range("port")));
-        assert_eq!(parse_uri(b"sip:a@h:123456789012345678901234567890"), Err(GrammarError::Range("port")));
-        assert_eq!(parse_uri(b"sip:a@h:"), Err(GrammarError::Malformed { what: "port", at: 8 }));
+        assert_eq!(
+            parse_uri(b"sip:a@h:123456789012345678901234567890"),
+            Err(GrammarError::Range("port"))
+        );
+        assert_eq!(
+            parse_uri(b"sip:a@h:"),
+            Err(GrammarError::Malformed { what: "port", at: 8 })
+        );
         assert!(parse_uri(b"sip:a@h:50a").is_err());
     }
 
@@ -264,7 +300,10 @@ mod tests {
     fn rfc4475_escapes() {
         // esc01: escaped user parts and params.
         let u = uri(b"sip:sips%3Auser%40example.com@example.net");
-        assert_eq!(u.user.map(percent_decode).as_deref(), Some(&b"sips:user@example.com"[..]));
+        assert_eq!(
+            u.user.map(percent_decode).as_deref(),
+            Some(&b"sips:user@example.com"[..])
+        );
         assert_eq!(u.host, Host::Name(b"example.net"));
         let u = uri(b"sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
         assert_eq!(u.user.map(percent_decode).as_deref(), Some(&b"caller"[..]));
@@ -315,7 +354,10 @@ mod tests {
             b"im:user@example.com",
         ] {
             let u = uri(s);
-            assert_eq!((u.scheme, u.host, u.user, u.port), (Scheme::Other, Host::Name(b""), None, None));
+            assert_eq!(
+                (u.scheme, u.host, u.user, u.port),
+                (Scheme::Other, Host::Name(b""), None, None)
+            );
         }
         assert!(parse_uri(b"foo:").is_err());
     }
@@ -349,15 +391,33 @@ mod tests {
 
     #[test]
     fn error_offsets_point_into_input() {
-        assert_eq!(parse_uri(b"sip:a@b; lr"), Err(GrammarError::Malformed { what: "URI", at: 8 }));
-        assert_eq!(parse_uri(b"sip:a@b;x;;"), Err(GrammarError::Malformed { what: "parameter", at: 10 }));
-        assert_eq!(parse_uri(b"sip:@b"), Err(GrammarError::Malformed { what: "URI user", at: 4 }));
+        assert_eq!(
+            parse_uri(b"sip:a@b; lr"),
+            Err(GrammarError::Malformed { what: "URI", at: 8 })
+        );
+        assert_eq!(
+            parse_uri(b"sip:a@b;x;;"),
+            Err(GrammarError::Malformed {
+                what: "parameter",
+                at: 10
+            })
+        );
+        assert_eq!(
+            parse_uri(b"sip:@b"),
+            Err(GrammarError::Malformed {
+                what: "URI user",
+                at: 4
+            })
+        );
     }
 
     #[test]
     fn bare_addr_spec_lengths() {
         assert_eq!(bare_uri_len(b"sip:caller@example.org;tag=1"), 22);
-        assert_eq!(bare_uri_len(b"sip:user;par=u%40example.net@example.com;tag=1"), 40);
+        assert_eq!(
+            bare_uri_len(b"sip:user;par=u%40example.net@example.com;tag=1"),
+            40
+        );
         assert_eq!(bare_uri_len(b"sip:h;x=\"a@b\""), 5);
         assert_eq!(bare_uri_len(b"sip:a@b ;tag=1"), 7);
         assert_eq!(bare_uri_len(b"isbn:2983792873"), 15);

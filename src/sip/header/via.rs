@@ -33,7 +33,9 @@ impl<'a> Via<'a> {
     }
     /// `None`: no rport; `Some(None)`: bare `;rport`; `Some(Some(p))`: filled in.
     pub fn rport(&self) -> Option<Option<u16>> {
-        self.params.get("rport").map(|v| v.and_then(|p| std::str::from_utf8(p).ok()?.parse().ok()))
+        self.params
+            .get("rport")
+            .map(|v| v.and_then(|p| std::str::from_utf8(p).ok()?.parse().ok()))
     }
     /// Where responses must be multicast/sent instead of sent-by (RFC 3261 §18.2.2).
     pub fn maddr(&self) -> Option<&'a [u8]> {
@@ -70,7 +72,13 @@ fn parse_trimmed(s: &[u8]) -> Result<Via<'_>, GrammarError> {
         return Err(malformed("Via", params_at));
     }
     params.check().map_err(|e| shift(e, params_at))?;
-    Ok(Via { transport: h.transport, host, host_raw: h.host_raw, port, params })
+    Ok(Via {
+        transport: h.transport,
+        host,
+        host_raw: h.host_raw,
+        port,
+        params,
+    })
 }
 
 /// `SIP / 2.0 / UDP LWS host [: port]` with LWS allowed around `/` and `:`.
@@ -81,9 +89,25 @@ fn head(s: &[u8]) -> IResult<&[u8], Head<'_>> {
     let host = alt((bracketed, take_while1(is_host_char)));
     let port = opt(preceded((lws0(), tag(&b":"[..]), lws0()), digit1));
     let token = || take_while1(is_token);
-    let mut grammar = (token(), slash(), token(), slash(), token(), take_while1(is_lws), host, port);
+    let mut grammar = (
+        token(),
+        slash(),
+        token(),
+        slash(),
+        token(),
+        take_while1(is_lws),
+        host,
+        port,
+    );
     let (rest, (_, _, _, _, transport, _, host_raw, port)) = grammar.parse(s)?;
-    Ok((rest, Head { transport, host_raw, port }))
+    Ok((
+        rest,
+        Head {
+            transport,
+            host_raw,
+            port,
+        },
+    ))
 }
 
 fn is_host_char(c: u8) -> bool {
@@ -134,7 +158,10 @@ mod tests {
     #[test]
     fn ipv6_sent_by() {
         let v = via(b"SIP/2.0/TCP [2001:db8::9]:5060;branch=z9hG4bK1;received=2001:db8::1");
-        assert_eq!(v.host, Host::V6("2001:db8::9".parse().unwrap_or(Ipv6Addr::UNSPECIFIED)));
+        assert_eq!(
+            v.host,
+            Host::V6("2001:db8::9".parse().unwrap_or(Ipv6Addr::UNSPECIFIED))
+        );
         assert_eq!((v.host_raw, v.port), (&b"[2001:db8::9]"[..], Some(5060)));
         assert_eq!(v.received(), Some(&b"2001:db8::1"[..]));
         let v = via(b"SIP/2.0/UDP [::1];branch=z9hG4bK2");
@@ -146,9 +173,15 @@ mod tests {
     #[test]
     fn rfc4475_wsinv_whitespace() {
         let v = via(b"SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw");
-        assert_eq!((v.transport, v.host_raw, v.branch()), (&b"UDP"[..], &b"192.0.2.2"[..], Some(&b"390skdjuw"[..])));
+        assert_eq!(
+            (v.transport, v.host_raw, v.branch()),
+            (&b"UDP"[..], &b"192.0.2.2"[..], Some(&b"390skdjuw"[..]))
+        );
         let v = via(b"SIP  / 2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8  ");
-        assert_eq!((v.transport, v.branch()), (&b"TCP"[..], Some(&b"z9hG4bK9ikj8"[..])));
+        assert_eq!(
+            (v.transport, v.branch()),
+            (&b"TCP"[..], Some(&b"z9hG4bK9ikj8"[..]))
+        );
         let v = via(b" SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n z9hG4bK30239");
         assert_eq!(v.branch(), Some(&b"z9hG4bK30239"[..]));
         let v = via(b"SIP/2.0/UDP host : 5060 ;lr");
@@ -195,9 +228,21 @@ mod tests {
 
     #[test]
     fn error_offsets() {
-        assert_eq!(parse_via(b" SIP/2.0/UDP h junk"), Err(GrammarError::Malformed { what: "Via", at: 15 }));
-        assert_eq!(parse_via(b"SIP/2.0 UDP h"), Err(GrammarError::Malformed { what: "Via", at: 8 }));
+        assert_eq!(
+            parse_via(b" SIP/2.0/UDP h junk"),
+            Err(GrammarError::Malformed { what: "Via", at: 15 })
+        );
+        assert_eq!(
+            parse_via(b"SIP/2.0 UDP h"),
+            Err(GrammarError::Malformed { what: "Via", at: 8 })
+        );
         let e = parse_via(b"SIP/2.0/UDP h;a=1;;");
-        assert_eq!(e, Err(GrammarError::Malformed { what: "parameter", at: 18 }));
+        assert_eq!(
+            e,
+            Err(GrammarError::Malformed {
+                what: "parameter",
+                at: 18
+            })
+        );
     }
 }
