@@ -245,7 +245,7 @@ mod tests {
         Message::parse(Bytes::copy_from_slice(s.as_bytes()))
     }
 
-    fn text<'a>(m: &'a Message, s: Span) -> &'a str {
+    fn text(m: &Message, s: Span) -> &str {
         std::str::from_utf8(m.slice(s)).unwrap()
     }
 
