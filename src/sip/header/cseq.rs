@@ -15,8 +15,11 @@ const MAX_SEQ: u64 = (1 << 31) - 1;
 /// A decoded CSeq: sequence number and method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CSeq<'a> {
+    /// The sequence number (< 2^31).
     pub seq: u32,
+    /// The method, `Method::Other` for extension methods (see `method_bytes`).
     pub method: Method,
+    /// The method token as written.
     pub method_bytes: &'a [u8],
 }
 

@@ -11,6 +11,7 @@ pub struct NameAddr<'a> {
     pub display: Option<&'a [u8]>,
     /// The URI bytes (inside `<>` when present).
     pub uri_raw: &'a [u8],
+    /// `uri_raw`, decoded.
     pub uri: Uri<'a>,
     /// Header parameters after the URI (`;tag=...`).
     pub params: Params<'a>,
@@ -75,6 +76,10 @@ fn bare_form(s: &[u8]) -> Result<NameAddr<'_>, GrammarError> {
     let len = bare_uri_len(s);
     let uri_raw = s.get(..len).unwrap_or_default();
     let uri = parse_uri(uri_raw)?;
+    if let Some(h) = uri.headers {
+        // A URI with headers must be enclosed in <> (RFC 3261 §20, RFC 4475 regbadct).
+        return Err(malformed("addr-spec", len.saturating_sub(h.len() + 1)));
+    }
     let params = header_params(s, len)?;
     Ok(NameAddr {
         display: None,
@@ -204,6 +209,21 @@ mod tests {
     }
 
     #[test]
+    fn rfc4475_intmeth_odd_but_valid() {
+        let to = b"\"BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f\" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>";
+        let n = na(to);
+        assert_eq!(
+            n.uri.user,
+            Some(&b"1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"[..])
+        );
+        let from = "token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;fromParam''~+*_!.-%=\"\u{440}\u{430}\u{431}\u{43e}\u{442}\u{430}\u{44e}\u{449}\u{438}\u{439}\";tag=_token~1'+`*%!-.";
+        let n = na(from.as_bytes());
+        assert_eq!(n.display, Some(&b"token1~` token2'+_ token3*%!.-"[..]));
+        assert_eq!(n.tag(), Some(&b"_token~1'+`*%!-."[..]));
+        assert_eq!(n.params.iter().count(), 2);
+    }
+
+    #[test]
     fn quoted_param_values_with_semicolons() {
         let n = na(br#"<sip:a@b>;+sip.instance="<urn:uuid:1;2>";tag=t"#);
         assert_eq!(
@@ -230,6 +250,7 @@ mod tests {
             b"J\xc3\xa9 <sip:a@b>",
             b"Bell",
             b"<sip:a@b>;tag=\"open",
+            b"sip:user@example.com?Route=%3Csip:sip.example.com%3E", // regbadct
         ] {
             assert!(
                 parse_name_addr(bad).is_err(),

@@ -17,8 +17,11 @@ use super::{GrammarError, Params};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Scheme {
+    /// `sip:` (RFC 3261 §19.1).
     Sip,
+    /// `sips:`: TLS required on every hop.
     Sips,
+    /// `tel:` (RFC 3966): a phone number, no host.
     Tel,
     /// Any other scheme (e.g. `http`, `im`): parsed no further than the scheme.
     Other,
@@ -29,6 +32,7 @@ pub enum Scheme {
 pub enum Host<'a> {
     /// A DNS name (bytes as written).
     Name(&'a [u8]),
+    /// A dotted IPv4 address.
     V4(Ipv4Addr),
     /// Written as `[...]`; the bytes inside the brackets were parsed.
     V6(Ipv6Addr),
@@ -37,14 +41,17 @@ pub enum Host<'a> {
 /// A decoded URI; every slice borrows from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uri<'a> {
+    /// Which grammar the rest was parsed with.
     pub scheme: Scheme,
     /// The user part still %-escaped (use `percent_decode` to compare). For tel: the number.
     pub user: Option<&'a [u8]>,
+    /// The password after `user:` (deprecated by RFC 3261, still parsed).
     pub password: Option<&'a [u8]>,
     /// For `Scheme::Other` and tel: `Host::Name(b"")`.
     pub host: Host<'a>,
     /// The host bytes as written (brackets included for IPv6).
     pub host_raw: &'a [u8],
+    /// The explicit port (1..=65535), `None` when absent.
     pub port: Option<u16>,
     /// `;name=value` parameters after host[:port] (for tel: after the number).
     pub params: Params<'a>,
@@ -127,19 +134,19 @@ fn parse_scheme(input: &[u8]) -> Result<(Scheme, &[u8]), GrammarError> {
 
 /// `[user[:password]@]host[:port][;params][?headers]`; offsets relative to `body`.
 fn parse_sip_body(scheme: Scheme, body: &[u8]) -> Result<Uri<'_>, GrammarError> {
-    let (before_q, headers) = match body.iter().position(|&c| c == b'?') {
-        Some(q) => (body.get(..q).unwrap_or_default(), body.get(q + 1..)),
-        None => (body, None),
-    };
-    if headers.is_some_and(<[u8]>::is_empty) {
-        return Err(malformed("URI headers", before_q.len()));
-    }
-    let (userinfo, hp_start) = match before_q.iter().rposition(|&c| c == b'@') {
-        Some(at) => (before_q.get(..at), at + 1),
+    let (userinfo, hp_start) = match user_end(body) {
+        Some(at) => (body.get(..at), at + 1),
         None => (None, 0),
     };
     let (user, password) = split_userinfo(userinfo)?;
-    let tail = before_q.get(hp_start..).unwrap_or_default();
+    let after_user = body.get(hp_start..).unwrap_or_default();
+    let (tail, headers) = match after_user.iter().position(|&c| c == b'?') {
+        Some(q) => (after_user.get(..q).unwrap_or_default(), after_user.get(q + 1..)),
+        None => (after_user, None),
+    };
+    if headers.is_some_and(<[u8]>::is_empty) {
+        return Err(malformed("URI headers", hp_start + tail.len()));
+    }
     let hp_len = tail.iter().position(|&c| c == b';').unwrap_or(tail.len());
     let (hostport, params) = tail.split_at_checked(hp_len).ok_or(malformed("URI", hp_start))?;
     let hp = parse_hostport(hostport).map_err(|e| shift(e, hp_start))?;
@@ -155,6 +162,18 @@ fn parse_sip_body(scheme: Scheme, body: &[u8]) -> Result<Uri<'_>, GrammarError> 
         params,
         headers,
     })
+}
+
+/// Where the userinfo ends (its `@`). `@` never appears unescaped after the user part, but
+/// the user may contain `?` (RFC 4475 intmeth), and some peers leave `@` unescaped in URI
+/// headers: take the last `@` before the first `?`, else the last `@` at all.
+fn user_end(body: &[u8]) -> Option<usize> {
+    let q = body.iter().position(|&c| c == b'?').unwrap_or(body.len());
+    let before_q = body.get(..q).unwrap_or_default();
+    before_q
+        .iter()
+        .rposition(|&c| c == b'@')
+        .or_else(|| body.iter().rposition(|&c| c == b'@'))
 }
 
 type UserInfo<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
@@ -314,6 +333,24 @@ mod tests {
         // escruri / regescrt: escaped headers.
         let u = uri(b"sip:user@example.com?Route=%3Csip:example.com%3E");
         assert_eq!(u.headers, Some(&b"Route=%3Csip:example.com%3E"[..]));
+    }
+
+    #[test]
+    fn rfc4475_intmeth_user_with_question_mark() {
+        let u = uri(b"sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com");
+        assert_eq!(
+            u.user,
+            Some(&b"1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"[..])
+        );
+        assert_eq!(
+            u.password,
+            Some(&b"&it+has=1,weird!*pas$wo~d_too.(doesn't-it)"[..])
+        );
+        assert_eq!((u.host, u.headers), (Host::Name(b"example.com"), None));
+        // An unescaped `@` in a URI header does not steal the user part.
+        let u = uri(b"sip:bob@b.example?Replaces=123@192.0.2.1");
+        assert_eq!((u.user, u.host_raw), (Some(&b"bob"[..]), &b"b.example"[..]));
+        assert_eq!(u.headers, Some(&b"Replaces=123@192.0.2.1"[..]));
     }
 
     #[test]

@@ -16,9 +16,13 @@ use super::{GrammarError, Host, Params};
 pub struct Via<'a> {
     /// `SIP/2.0/UDP` → `UDP` (as written; compare case-insensitively).
     pub transport: &'a [u8],
+    /// The sent-by host, decoded.
     pub host: Host<'a>,
+    /// The sent-by host as written (brackets included for IPv6).
     pub host_raw: &'a [u8],
+    /// The sent-by port, `None` when absent (the transport default applies).
     pub port: Option<u16>,
+    /// `;branch=...;received=...` starting at the first `;` (empty when none).
     pub params: Params<'a>,
 }
 
