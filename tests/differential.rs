@@ -47,11 +47,7 @@ const EZK_DIFFERS: &[(&str, &str, &str)] = &[
 /// CONFORMANCE: (file, field) pairs where ezk is right and trunkgate is not yet (open parser
 /// bugs, also listed in `tests/torture.rs`). A pair that starts agreeing fails the test, so
 /// fixing the parser means deleting the line here.
-const TRUNKGATE_BUGS: &[(&str, &str)] = &[
-    // header::parse_uri splits at '?' before '@': the user part of intmeth's URIs holds '?'.
-    ("intmeth", "ruri"),
-    ("intmeth", "to_tag"),
-];
+const TRUNKGATE_BUGS: &[(&str, &str)] = &[];
 
 /// What a proxy reads from a message; `None` for a field the parser could not decode.
 #[derive(Debug, Default, PartialEq, Eq)]

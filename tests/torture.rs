@@ -136,16 +136,8 @@ const CASES: &[Case] = &[
 /// Their assertions above are unchanged; a listed file that starts conforming fails the run, so
 /// fixing the parser means deleting the line here.
 const KNOWN_NONCONFORMING: &[(&str, &str)] = &[
-    // header::parse_uri splits at the first '?' before looking for '@', so a user part holding
-    // '?' (legal: user-unreserved) is misread: the To URI fails with Malformed { what: "host" }.
-    (
-        "intmeth",
-        "parse_uri: '?' in the user part (src/sip/header/uri.rs parse_sip_body)",
-    ),
-    // parse_name_addr accepts a bare addr-spec with '?headers'; RFC 3261 §20.10 requires <> when
-    // the URI holds ',', '?' or ';' (RFC 4475 allows inferring the brackets, the brief asks 400).
-    ("regbadct", "parse_name_addr: bare addr-spec with '?' accepted"),
-    // check_core_headers does not compare the CSeq method with the request method.
+    // check_core_headers does not compare the CSeq method with the request method
+    // (RFC 4475 §3.1.2.17/18: 400, or 501 for the unknown method).
     (
         "mismatch01",
         "check_core_headers: CSeq method INVITE on an OPTIONS request accepted",

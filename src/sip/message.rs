@@ -21,7 +21,10 @@ pub struct Span {
 impl Span {
     /// Builds a span from a `Range<usize>`; callers guarantee it fits in u32 (messages are capped).
     pub fn new(start: usize, end: usize) -> Span {
-        Span { start: start as u32, end: end as u32 }
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
     }
     pub fn range(self) -> Range<usize> {
         self.start as usize..self.end as usize
@@ -103,7 +106,12 @@ impl Method {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartLine {
     /// `METHOD SP Request-URI SP SIP-Version`
-    Request { method: Method, method_span: Span, uri: Span, version: Span },
+    Request {
+        method: Method,
+        method_span: Span,
+        uri: Span,
+        version: Span,
+    },
     /// `SIP-Version SP Status-Code SP Reason-Phrase`
     Response { code: u16, reason: Span, version: Span },
 }
@@ -237,9 +245,9 @@ impl Message {
 
     /// Header lines whose `Other` name equals `name` case-insensitively.
     pub fn headers_other<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Header> + 'a {
-        self.headers
-            .iter()
-            .filter(move |h| h.name == HeaderName::Other && self.slice(h.name_span).eq_ignore_ascii_case(name))
+        self.headers.iter().filter(move |h| {
+            h.name == HeaderName::Other && self.slice(h.name_span).eq_ignore_ascii_case(name)
+        })
     }
 
     /// The value of the first header with this name.
@@ -250,7 +258,8 @@ impl Message {
     /// Every comma-separated value of every header line with this name, in order
     /// (commas inside quotes and `<...>` do not split).
     pub fn header_values(&self, name: HeaderName) -> impl Iterator<Item = &[u8]> + '_ {
-        self.headers_named(name).flat_map(move |h| header::split_list(self.slice(h.value)))
+        self.headers_named(name)
+            .flat_map(move |h| header::split_list(self.slice(h.value)))
     }
 
     /// The body (exactly Content-Length bytes, or the rest of the datagram without one).
@@ -269,23 +278,33 @@ impl Message {
 
     /// The Call-ID value.
     pub fn call_id(&self) -> Result<&[u8], GrammarError> {
-        self.header(HeaderName::CallId).ok_or(GrammarError::Missing("Call-ID"))
+        self.header(HeaderName::CallId)
+            .ok_or(GrammarError::Missing("Call-ID"))
     }
 
     /// The decoded CSeq.
     pub fn cseq(&self) -> Result<CSeq, GrammarError> {
-        header::parse_cseq(self.header(HeaderName::CSeq).ok_or(GrammarError::Missing("CSeq"))?)
+        header::parse_cseq(
+            self.header(HeaderName::CSeq)
+                .ok_or(GrammarError::Missing("CSeq"))?,
+        )
     }
 
     /// The topmost Via value, decoded.
     pub fn top_via(&self) -> Result<Via<'_>, GrammarError> {
-        let v = self.header_values(HeaderName::Via).next().ok_or(GrammarError::Missing("Via"))?;
+        let v = self
+            .header_values(HeaderName::Via)
+            .next()
+            .ok_or(GrammarError::Missing("Via"))?;
         header::parse_via(v)
     }
 
     /// The From header, decoded.
     pub fn from(&self) -> Result<NameAddr<'_>, GrammarError> {
-        header::parse_name_addr(self.header(HeaderName::From).ok_or(GrammarError::Missing("From"))?)
+        header::parse_name_addr(
+            self.header(HeaderName::From)
+                .ok_or(GrammarError::Missing("From"))?,
+        )
     }
 
     /// The To header, decoded.
