@@ -136,16 +136,6 @@ const CASES: &[Case] = &[
 /// Their assertions above are unchanged; a listed file that starts conforming fails the run, so
 /// fixing the parser means deleting the line here.
 const KNOWN_NONCONFORMING: &[(&str, &str)] = &[
-    // check_core_headers does not compare the CSeq method with the request method
-    // (RFC 4475 §3.1.2.17/18: 400, or 501 for the unknown method).
-    (
-        "mismatch01",
-        "check_core_headers: CSeq method INVITE on an OPTIONS request accepted",
-    ),
-    (
-        "mismatch02",
-        "check_core_headers: CSeq method INVITE on a NEWMETHOD request accepted",
-    ),
 ];
 
 fn data_dir() -> PathBuf {

@@ -99,11 +99,11 @@ impl Core {
     /// RFC 3261 §16.3 request validation: the headers every transaction needs must decode and
     /// the CSeq method must match. Answers 400 when it can; returns the transaction key.
     fn sanity(&mut self, msg: &Message, input: &Input) -> Option<TxnKey> {
-        let ok = msg.call_id().is_ok()
+        let ok = msg.check_core_headers().is_ok()
+            && msg.call_id().is_ok()
             && msg.from().is_ok()
             && msg.to().is_ok()
-            && msg.cseq().is_ok_and(|c| c.method_bytes == msg.method_bytes())
-            && msg.request_uri().is_some_and(|u| header::parse_uri(u).is_ok());
+            && msg.request_uri().is_some_and(|u| header::parse_uri(u).is_ok_and(|u| u.headers.is_none()));
         let key = msg.top_via().ok().map(|_| self.key(msg, Class::of(msg.method())));
         match (ok, key) {
             (true, Some(k)) => Some(k),

@@ -351,6 +351,12 @@ impl Message {
                 _ => {}
             }
         }
+        if self.is_request() {
+            let cseq = self.cseq().map_err(|_| ParseError::HeaderLine { at: 0 })?;
+            if cseq.method_bytes != self.method_bytes() {
+                return Err(ParseError::CSeqMethod);
+            }
+        }
         Ok(())
     }
 

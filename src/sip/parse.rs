@@ -57,6 +57,9 @@ pub enum ParseError {
     /// A single-valued header appears more than once (RFC 4475 §3.3.8 multi01).
     #[error("duplicate {0} header")]
     Duplicate(&'static str),
+    /// The CSeq method differs from the request method (RFC 4475 §3.1.2.17/18).
+    #[error("CSeq method does not match the request method")]
+    CSeqMethod,
 }
 
 /// Parses one message out of `buf`.
