@@ -135,8 +135,7 @@ const CASES: &[Case] = &[
 /// CONFORMANCE: open conformance bugs this suite found, one per file, with what the parser does.
 /// Their assertions above are unchanged; a listed file that starts conforming fails the run, so
 /// fixing the parser means deleting the line here.
-const KNOWN_NONCONFORMING: &[(&str, &str)] = &[
-];
+const KNOWN_NONCONFORMING: &[(&str, &str)] = &[];
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rfc4475")

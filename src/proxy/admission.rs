@@ -247,7 +247,7 @@ impl Core {
         }
         match self.authenticate(now, snap, svc, input, msg, key) {
             Auth::Answered => {}
-            Auth::Caller(_) => self.answer(now, key, msg, input, LocalResponse::new(501)),
+            Auth::Caller(caller) => self.register(now, snap, svc, input, msg, key, caller),
         }
     }
 }

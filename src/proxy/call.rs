@@ -16,7 +16,7 @@ use super::timers::TimerKey;
 use super::{Core, Event, Input, TxnKey};
 use crate::config::{Snapshot, Transport};
 use crate::policy::limits::Permit;
-use crate::policy::{Destination, Plan, TargetKind};
+use crate::policy::{Caller, Destination, Plan, Target, TargetKind};
 use crate::proxy::Services;
 use crate::sip::{Editor, HeaderName, Message};
 use crate::txn::{ClientInvite, ClientTimerEvent, ServerInvite, ServerTimerEvent, TimerConfig};
@@ -50,6 +50,8 @@ pub struct Branch {
     pub request: Message,
     pub dest: SocketAddr,
     pub transport: Transport,
+    /// The connection to use (a registered peer's own TCP connection).
+    pub conn: Option<super::ConnId>,
     pub carrier_permit: Option<Permit>,
     /// Any 1xx seen (a CANCEL may be sent).
     pub got_1xx: bool,
@@ -181,6 +183,7 @@ impl Core {
 
     /// Sends the call to its next usable target, or gives the final answer when none is left.
     pub(super) fn attempt_next(&mut self, now: Instant, svc: &Services, key: TxnKey) {
+        let unix = self.unix(now);
         loop {
             let Some(call) = self.calls.get_mut(&key) else {
                 return;
@@ -205,26 +208,36 @@ impl Core {
                 },
                 _ => None,
             };
-            let (dest, transport) = match target.dest {
-                Destination::Addr { addr, transport } => (addr, transport),
-                _ => {
-                    call.last_failure = Some(Failure::Local(480));
-                    continue;
+            let hop = match &target.dest {
+                Destination::Addr { addr, transport } => Some(Hop {
+                    dest: *addr,
+                    transport: *transport,
+                    conn: None,
+                    ruri: target.ruri.clone(),
+                }),
+                Destination::Registered(s) => {
+                    registered_hop(&call.snap, svc, Caller::Server(*s), &target, unix)
                 }
+                Destination::RegisteredCarrier(c) => {
+                    registered_hop(&call.snap, svc, Caller::Carrier(*c), &target, unix)
+                }
+                Destination::Host { .. } => None,
             };
-            return self.send_branch(now, key, &target, dest, transport, permit);
+            let Some(hop) = hop else {
+                call.last_failure = Some(Failure::Local(480));
+                continue;
+            };
+            return self.send_branch(now, key, &target, hop, permit);
         }
     }
 
-    fn send_branch(
-        &mut self,
-        now: Instant,
-        key: TxnKey,
-        target: &crate::policy::Target,
-        dest: SocketAddr,
-        transport: Transport,
-        permit: Option<Permit>,
-    ) {
+    fn send_branch(&mut self, now: Instant, key: TxnKey, target: &Target, hop: Hop, permit: Option<Permit>) {
+        let Hop {
+            dest,
+            transport,
+            conn,
+            ruri,
+        } = hop;
         let id = self.new_branch_id();
         let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
         let Some(call) = self.calls.get(&key) else { return };
@@ -237,7 +250,7 @@ impl Core {
             &call.request,
             call.src,
             &Forward {
-                ruri: Some(&target.ruri),
+                ruri: Some(&ruri),
                 via: &via,
                 record_route: &rr,
                 pop_routes: call.pop_routes,
@@ -255,7 +268,7 @@ impl Core {
             bytes.clone(),
             TimerConfig::for_transport(transport != Transport::Udp),
         );
-        self.send(dest, transport, None, bytes);
+        self.send(dest, transport, conn, bytes);
         self.branches.insert(id, key);
         let branch = Branch {
             id,
@@ -263,6 +276,7 @@ impl Core {
             request,
             dest,
             transport,
+            conn,
             carrier_permit: permit,
             got_1xx: false,
             cancel_pending: false,
@@ -408,7 +422,7 @@ impl Core {
         b.txn.cancel_sent(now);
         b.cancel_pending = false;
         let cancel = forward::cancel(&b.request);
-        self.send(b.dest, b.transport, None, cancel);
+        self.send(b.dest, b.transport, b.conn, cancel);
     }
 
     /// Every timer of a call.
@@ -452,8 +466,8 @@ impl Core {
         }
         match b.txn.on_timeout(now) {
             Some(ClientTimerEvent::Retransmit(bytes)) => {
-                let (dest, tp) = (b.dest, b.transport);
-                self.send(dest, tp, None, bytes);
+                let (dest, tp, conn) = (b.dest, b.transport, b.conn);
+                self.send(dest, tp, conn, bytes);
             }
             Some(ClientTimerEvent::Timeout) => {
                 let b = call.branch.take();
@@ -554,6 +568,28 @@ impl Core {
             self.settle(key);
         }
     }
+}
+
+/// Where one branch goes.
+struct Hop {
+    dest: SocketAddr,
+    transport: Transport,
+    conn: Option<super::ConnId>,
+    ruri: String,
+}
+
+/// A registered target (SPEC §4 "Destination"): the binding's Contact with the user set per
+/// `inbound_format`, sent to the address the REGISTER came from, over its connection.
+fn registered_hop(snap: &Snapshot, svc: &Services, who: Caller, target: &Target, unix: u64) -> Option<Hop> {
+    let aor = super::register::aor_of(snap, who)?;
+    let b = svc.registrations.best(&aor, unix)?;
+    let ruri = super::register::with_user(&b.contact, &target.ruri_user);
+    Some(Hop {
+        dest: b.source,
+        transport: b.transport,
+        conn: b.conn,
+        ruri,
+    })
 }
 
 /// SPEC §4: timeouts, transport errors, 408, 480 and 5xx move on to the next target.

@@ -103,7 +103,9 @@ impl Core {
             && msg.call_id().is_ok()
             && msg.from().is_ok()
             && msg.to().is_ok()
-            && msg.request_uri().is_some_and(|u| header::parse_uri(u).is_ok_and(|u| u.headers.is_none()));
+            && msg
+                .request_uri()
+                .is_some_and(|u| header::parse_uri(u).is_ok_and(|u| u.headers.is_none()));
         let key = msg.top_via().ok().map(|_| self.key(msg, Class::of(msg.method())));
         match (ok, key) {
             (true, Some(k)) => Some(k),
@@ -213,7 +215,7 @@ impl Core {
         match msg.method().unwrap_or(Method::Other) {
             Method::Invite => self.on_invite(now, snap, svc, input, msg, key),
             Method::Register => self.on_register(now, snap, svc, input, &msg, key),
-            Method::Options => self.on_options(now, snap, input, &msg, key),
+            Method::Options => self.on_options(now, snap, svc, input, &msg, key),
             Method::Bye | Method::Prack | Method::Update | Method::Info | Method::Notify => {
                 self.answer(now, key, &msg, input, LocalResponse::new(481))
             }
@@ -228,8 +230,18 @@ impl Core {
     }
 
     /// Out-of-dialog OPTIONS: a keep-alive ping to the proxy itself (SPEC §4).
-    fn on_options(&mut self, now: Instant, snap: &Snapshot, input: &Input, msg: &Message, key: TxnKey) {
-        if identify::identify(snap, input.src).is_some() {
+    fn on_options(
+        &mut self,
+        now: Instant,
+        snap: &Snapshot,
+        svc: &Services,
+        input: &Input,
+        msg: &Message,
+        key: TxnKey,
+    ) {
+        let known = identify::identify(snap, input.src).is_some()
+            || svc.registrations.is_source(input.src, self.unix(now));
+        if known {
             let resp = LocalResponse::new(200)
                 .header("Allow", ALLOW)
                 .header("Accept", "application/sdp");

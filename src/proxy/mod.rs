@@ -14,6 +14,8 @@ mod dialog;
 mod forward;
 mod incoming;
 mod local;
+mod register;
+pub mod registrar;
 mod response;
 mod services;
 mod timers;

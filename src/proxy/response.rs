@@ -99,8 +99,8 @@ impl Core {
         match b.txn.on_response(now, code) {
             ClientInviteAction::Absorb => {}
             ClientInviteAction::ResendAck(ack) => {
-                let (d, t) = (b.dest, b.transport);
-                self.send(d, t, None, ack);
+                let (d, t, c) = (b.dest, b.transport, b.conn);
+                self.send(d, t, c, ack);
             }
             ClientInviteAction::Pass { .. } if code < 200 => self.provisional(now, key, &msg, code),
             ClientInviteAction::Pass { .. } => {
@@ -165,17 +165,17 @@ impl Core {
                 let (ack_id, bye_id) = (self.new_branch_id(), self.new_branch_id());
                 let via = forward::via(b.transport, &self.cfg.advertise, self.port(b.transport), ack_id);
                 let ack = forward::in_dialog(&b.request, msg, "ACK", &via, 0);
-                self.send(b.dest, b.transport, None, ack);
+                self.send(b.dest, b.transport, b.conn, ack);
                 let via = forward::via(b.transport, &self.cfg.advertise, self.port(b.transport), bye_id);
                 let bye = forward::in_dialog(&b.request, msg, "BYE", &via, 1);
-                self.send(b.dest, b.transport, None, bye);
+                self.send(b.dest, b.transport, b.conn, bye);
             }
             ClientInviteAction::SendAck => {
                 let ack = forward::ack(&b.request, msg);
                 b.txn.set_ack(ack.clone());
-                self.send(b.dest, b.transport, None, ack);
+                self.send(b.dest, b.transport, b.conn, ack);
             }
-            ClientInviteAction::ResendAck(ack) => self.send(b.dest, b.transport, None, ack),
+            ClientInviteAction::ResendAck(ack) => self.send(b.dest, b.transport, b.conn, ack),
             _ => {}
         }
     }

@@ -4,6 +4,7 @@
 use crate::policy::ban::BanList;
 use crate::policy::digest::Authenticator;
 use crate::policy::limits::Limits;
+use crate::proxy::registrar::Registrations;
 
 /// Shared services, one per process, handed to every `Core::handle` call.
 pub struct Services {
@@ -13,6 +14,8 @@ pub struct Services {
     pub bans: BanList,
     /// Digest challenges and verification (stateless nonces).
     pub auth: Authenticator,
+    /// Registration bindings (REGISTER from password servers and ACCEPT_REGISTER carriers).
+    pub registrations: Registrations,
 }
 
 impl Services {
@@ -22,6 +25,7 @@ impl Services {
             limits: Limits::default(),
             bans: BanList::default(),
             auth: Authenticator::new(secret),
+            registrations: Registrations::default(),
         }
     }
 }

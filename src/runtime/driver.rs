@@ -23,6 +23,8 @@ use crate::proxy::{ConnId, Core, CoreConfig, Input, Services, Transmit};
 
 /// Datagrams handled per readiness wake-up before looking at other inputs.
 const UDP_BATCH: usize = 64;
+/// How often registrations are expired and persisted.
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
 /// How long SIGTERM waits for transactions to finish.
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -45,6 +47,8 @@ pub struct Driver {
     by_peer: HashMap<SocketAddr, ConnId>,
     generation: u64,
     buf: Vec<u8>,
+    /// Last time registrations were persisted / expired.
+    last_housekeeping: Instant,
 }
 
 enum Wake {
@@ -81,6 +85,7 @@ impl Driver {
             by_peer: HashMap::new(),
             generation,
             buf: vec![0u8; 65536],
+            last_housekeeping: Instant::now(),
         }
     }
 
@@ -103,7 +108,7 @@ impl Driver {
                 _ = hup.recv() => Wake::Reload,
                 i = udp_ready(&self.udp) => Wake::Udp(i),
                 e = self.events.recv() => Wake::Stream(e),
-                _ = sleep_until(deadline) => Wake::Timer,
+                _ = sleep_until(deadline.map(|d| d.min(self.last_housekeeping + HOUSEKEEPING))) => Wake::Timer,
             };
             match wake {
                 Wake::Udp(i) => self.drain_udp(i),
@@ -114,7 +119,19 @@ impl Driver {
                 Wake::Stop => return self.drain().await,
             }
             self.flush().await;
+            self.housekeeping();
         }
+    }
+
+    /// At most once a second: expire and persist registrations.
+    fn housekeeping(&mut self) {
+        let now = Instant::now();
+        if now.duration_since(self.last_housekeeping) < HOUSEKEEPING {
+            return;
+        }
+        self.last_housekeeping = now;
+        self.services.registrations.expire(unix_now());
+        super::state::save_if_dirty(self.live.load().proxy.state_dir.as_deref(), &self.services);
     }
 
     fn drain_udp(&mut self, i: usize) {
@@ -254,6 +271,8 @@ impl Driver {
             }
             self.flush().await;
         }
+        self.last_housekeeping = Instant::now() - HOUSEKEEPING;
+        self.housekeeping();
         info!("stopped");
     }
 }
@@ -278,7 +297,8 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-fn unix_now() -> u64 {
+/// Wall-clock unix seconds.
+pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -4,6 +4,7 @@
 
 mod driver;
 mod secret;
+mod state;
 mod tcp;
 mod udp;
 
@@ -69,6 +70,7 @@ async fn serve(path: PathBuf, snap: Snapshot) -> Result<(), StartError> {
         seed: secret::seed(),
     };
     let services = Arc::new(Services::new(secret));
+    state::load(snap.proxy.state_dir.as_deref(), &services, driver::unix_now());
     let live: Arc<Live> = config::live(snap);
     for l in &live.load().proxy.listen {
         info!("listening on {:?}:{}", l.transport, l.addr);
