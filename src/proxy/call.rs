@@ -600,7 +600,7 @@ pub fn failover_allowed(code: u16) -> bool {
 /// A carrier's permit when it is usable (enabled, under its concurrency).
 fn carrier_permit(snap: &Snapshot, svc: &Services, c: crate::config::CarrierId) -> Option<Permit> {
     let carrier = snap.carriers.get(c.0 as usize)?;
-    if !carrier.enabled {
+    if !carrier.enabled || !svc.carriers.is_online(&carrier.name) {
         return None;
     }
     svc.limits.try_carrier(&carrier.name, carrier.concurrency)

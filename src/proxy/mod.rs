@@ -13,6 +13,7 @@ mod call;
 mod dialog;
 mod forward;
 mod incoming;
+pub mod keepalive;
 mod local;
 mod register;
 pub mod registrar;
@@ -107,6 +108,9 @@ pub struct Core {
     /// Locally answered non-INVITE requests: key → last response, for retransmissions.
     answered: HashMap<TxnKey, local::Answered>,
     dialogs: Dialogs,
+    /// Keep-alive pings in flight by branch id, and when each carrier is due next.
+    pings: HashMap<u64, keepalive::Ping>,
+    keepalive_next: HashMap<String, Instant>,
     timers: Timers,
     out: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -159,6 +163,8 @@ impl Core {
             relay_branches: HashMap::new(),
             answered: HashMap::new(),
             dialogs: Dialogs::default(),
+            pings: HashMap::new(),
+            keepalive_next: HashMap::new(),
             timers: Timers::default(),
             out: VecDeque::new(),
             events: VecDeque::new(),

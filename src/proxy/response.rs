@@ -56,6 +56,9 @@ impl Core {
             debug!(src = %input.src, code, "dropping a response that is not for us");
             return;
         };
+        if self.ping_response(svc, id, &msg) {
+            return;
+        }
         if let Some(key) = self.branches.get(&id).copied() {
             self.call_response(now, snap, svc, key, id, msg, code);
         } else if let Some(key) = self.relay_branches.get(&id).copied() {

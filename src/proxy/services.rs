@@ -4,6 +4,7 @@
 use crate::policy::ban::BanList;
 use crate::policy::digest::Authenticator;
 use crate::policy::limits::Limits;
+use crate::proxy::keepalive::CarrierStatus;
 use crate::proxy::registrar::Registrations;
 
 /// Shared services, one per process, handed to every `Core::handle` call.
@@ -16,6 +17,8 @@ pub struct Services {
     pub auth: Authenticator,
     /// Registration bindings (REGISTER from password servers and ACCEPT_REGISTER carriers).
     pub registrations: Registrations,
+    /// Carrier reachability from keep-alive pings (ONLINE / OFFLINE).
+    pub carriers: CarrierStatus,
 }
 
 impl Services {
@@ -26,6 +29,7 @@ impl Services {
             bans: BanList::default(),
             auth: Authenticator::new(secret),
             registrations: Registrations::default(),
+            carriers: CarrierStatus::default(),
         }
     }
 }

@@ -118,8 +118,8 @@ impl Driver {
                 Wake::Reload => self.reload(),
                 Wake::Stop => return self.drain().await,
             }
-            self.flush().await;
             self.housekeeping();
+            self.flush().await;
         }
     }
 
@@ -130,6 +130,8 @@ impl Driver {
             return;
         }
         self.last_housekeeping = now;
+        let snap = self.live.load_full();
+        self.core.tick(now, &snap, &self.services);
         self.services.registrations.expire(unix_now());
         super::state::save_if_dirty(self.live.load().proxy.state_dir.as_deref(), &self.services);
     }
