@@ -167,17 +167,26 @@ fn scan_headers(b: &[u8], mut pos: usize, limits: &Limits) -> Result<Scan, Parse
     })
 }
 
-/// `name *WS ":" value` on the line `pos..end` (terminator up to `next`).
+/// `name *WS ":" value` on the line `pos..end` (terminator up to `next`). The name is scanned
+/// byte by byte against the token table (no separate colon search: names are short).
 fn header_line(b: &[u8], pos: usize, end: usize, next: usize) -> Result<Header, ParseError> {
     let line = b.get(pos..end).unwrap_or_default();
-    let colon = memchr(b':', line).ok_or(ParseError::HeaderLine { at: pos })?;
-    let name_len = trim_ws_end(line.get(..colon).unwrap_or_default());
-    let name = line.get(..name_len).unwrap_or_default();
-    if !startline::is_token(name) {
+    let name_len = line
+        .iter()
+        .position(|&c| !startline::is_token_byte(c))
+        .unwrap_or(line.len());
+    let colon = name_len
+        + line
+            .get(name_len..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|c| matches!(c, b' ' | b'\t'))
+            .count();
+    if name_len == 0 || line.get(colon) != Some(&b':') {
         return Err(ParseError::HeaderLine { at: pos });
     }
     Ok(Header {
-        name: HeaderName::from_bytes(name),
+        name: HeaderName::from_bytes(line.get(..name_len).unwrap_or_default()),
         name_span: Span::new(pos, pos + name_len),
         value: trimmed(b, pos + colon + 1, end),
         line: Span::new(pos, next),
@@ -197,17 +206,10 @@ fn fold_into(b: &[u8], last: &mut Header, pos: usize, end: usize, next: usize) {
     last.line.end = next as u32;
 }
 
-/// Length of `s` without trailing SP/HTAB.
-fn trim_ws_end(s: &[u8]) -> usize {
-    s.iter()
-        .rposition(|c| !matches!(c, b' ' | b'\t'))
-        .map_or(0, |i| i + 1)
-}
-
 /// The span of `b[start..end]` without surrounding linear whitespace.
 fn trimmed(b: &[u8], start: usize, end: usize) -> Span {
-    let s = b.get(start..end).unwrap_or_default();
-    let t = header::trim(s);
+    let Some(s) = b.get(start..end) else { return Span::new(end, end) };
+    let t = header::trim(s); // a sub-slice of `s`, so the offset below cannot underflow
     let off = t.as_ptr() as usize - s.as_ptr() as usize;
     Span::new(start + off, start + off + t.len())
 }
