@@ -35,20 +35,43 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
+    /// Over `Limits::max_message_bytes` (the proxy answers 513 on TCP, drops on UDP).
     #[error("message of {len} bytes exceeds the limit of {max}")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// Bytes received.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Over `Limits::max_headers`.
     #[error("more than {max} header lines")]
-    TooManyHeaders { max: usize },
+    TooManyHeaders {
+        /// The limit.
+        max: usize,
+    },
+    /// The request or status line is malformed (RFC 4475 lwsstart, trws, ltgtruri...).
     #[error("malformed start line at offset {at}")]
-    StartLine { at: usize },
+    StartLine {
+        /// Byte offset of the problem.
+        at: usize,
+    },
+    /// A well-formed version other than SIP/2.0 (the proxy answers 505).
     #[error("unsupported SIP version")]
     Version,
+    /// A header line without colon, with a non-token name, or a fold before any header.
     #[error("malformed header line at offset {at}")]
-    HeaderLine { at: usize },
+    HeaderLine {
+        /// Byte offset of the line.
+        at: usize,
+    },
+    /// Kept for callers; the datagram parser treats the end of the buffer as the end of the
+    /// headers (RFC 4475 baddn), and the stream framer answers `Incomplete` instead.
     #[error("no end of headers")]
     Truncated,
+    /// Content-Length not a number, or two Content-Length headers that disagree.
     #[error("bad Content-Length")]
     ContentLength,
+    /// Fewer body bytes than Content-Length announces (RFC 4475 clerr).
     #[error("body shorter than Content-Length")]
     BodyTooShort,
     /// A mandatory header (RFC 3261 §8.1.1) is absent; from `Message::check_core_headers`.
@@ -170,17 +193,26 @@ fn scan_headers(b: &[u8], mut pos: usize, limits: &Limits) -> Result<Scan, Parse
     })
 }
 
-/// `name *WS ":" value` on the line `pos..end` (terminator up to `next`).
+/// `name *WS ":" value` on the line `pos..end` (terminator up to `next`). The name is scanned
+/// byte by byte against the token table (no separate colon search: names are short).
 fn header_line(b: &[u8], pos: usize, end: usize, next: usize) -> Result<Header, ParseError> {
     let line = b.get(pos..end).unwrap_or_default();
-    let colon = memchr(b':', line).ok_or(ParseError::HeaderLine { at: pos })?;
-    let name_len = trim_ws_end(line.get(..colon).unwrap_or_default());
-    let name = line.get(..name_len).unwrap_or_default();
-    if !startline::is_token(name) {
+    let name_len = line
+        .iter()
+        .position(|&c| !startline::is_token_byte(c))
+        .unwrap_or(line.len());
+    let colon = name_len
+        + line
+            .get(name_len..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|c| matches!(c, b' ' | b'\t'))
+            .count();
+    if name_len == 0 || line.get(colon) != Some(&b':') {
         return Err(ParseError::HeaderLine { at: pos });
     }
     Ok(Header {
-        name: HeaderName::from_bytes(name),
+        name: HeaderName::from_bytes(line.get(..name_len).unwrap_or_default()),
         name_span: Span::new(pos, pos + name_len),
         value: trimmed(b, pos + colon + 1, end),
         line: Span::new(pos, next),
@@ -200,17 +232,12 @@ fn fold_into(b: &[u8], last: &mut Header, pos: usize, end: usize, next: usize) {
     last.line.end = next as u32;
 }
 
-/// Length of `s` without trailing SP/HTAB.
-fn trim_ws_end(s: &[u8]) -> usize {
-    s.iter()
-        .rposition(|c| !matches!(c, b' ' | b'\t'))
-        .map_or(0, |i| i + 1)
-}
-
 /// The span of `b[start..end]` without surrounding linear whitespace.
 fn trimmed(b: &[u8], start: usize, end: usize) -> Span {
-    let s = b.get(start..end).unwrap_or_default();
-    let t = header::trim(s);
+    let Some(s) = b.get(start..end) else {
+        return Span::new(end, end);
+    };
+    let t = header::trim(s); // a sub-slice of `s`, so the offset below cannot underflow
     let off = t.as_ptr() as usize - s.as_ptr() as usize;
     Span::new(start + off, start + off + t.len())
 }

@@ -26,12 +26,21 @@ const fn token_table() -> [bool; 256] {
 
 /// True for a non-empty RFC 3261 token (methods, header names).
 pub(crate) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&c| TOKEN[c as usize])
+    !s.is_empty() && s.iter().all(|&c| is_token_byte(c))
+}
+
+/// True for an RFC 3261 token character.
+#[inline]
+pub(crate) fn is_token_byte(c: u8) -> bool {
+    TOKEN[c as usize]
 }
 
 /// Parses the first line: the decoded start line and the offset just past its line end.
 pub(crate) fn parse_start_line(b: &[u8]) -> Result<(StartLine, usize), ParseError> {
     let (end, next) = line_at(b, 0);
+    if next == end {
+        return Err(ParseError::StartLine { at: end }); // no line end: nothing could follow it
+    }
     let line = b.get(..end).unwrap_or_default();
     let start = if starts_with_ci(line, b"SIP/") {
         response(line)?
@@ -184,6 +193,7 @@ mod tests {
         ));
         assert!(start("RE%47IST%45R sip:a@b sip/2.0\r\n").is_ok());
         assert!(start("OPTIONS tel:+1555 SIP/2.0\n").is_ok());
+        assert!(start("OPTIONS tel:+1555 SIP/2.0").is_err());
     }
 
     #[test]
