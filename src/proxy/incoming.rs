@@ -36,7 +36,7 @@ impl Core {
         };
         let msg = match Message::parse_with(input.bytes.clone(), &limits) {
             Ok(m) => m,
-            Err(e) => return self.unparseable(&input, &e),
+            Err(e) => return self.unparseable(&input, &e, &limits),
         };
         if msg.is_request() {
             self.on_request(now, snap, svc, &input, msg);
@@ -57,9 +57,30 @@ impl Core {
         }
     }
 
-    fn unparseable(&mut self, input: &Input, err: &ParseError) {
+    /// SPEC §4 "unparseable request": 400 (505 for another SIP version) when Via, From, To,
+    /// Call-ID and CSeq can be read, else dropped; counted either way.
+    fn unparseable(&mut self, input: &Input, err: &ParseError, limits: &Limits) {
         self.events.push_back(Event::ParseError);
-        debug!(src = %input.src, "dropping unparseable message: {err}");
+        let code = match err {
+            ParseError::Version => 505,
+            ParseError::TooLarge { .. } => 513,
+            _ => 400,
+        };
+        let readable = crate::sip::parse_for_reply(input.bytes.clone(), limits).filter(|req| {
+            req.method() != Some(Method::Ack)
+                && req.top_via().is_ok()
+                && req.from().is_ok()
+                && req.to().is_ok()
+                && req.call_id().is_ok()
+                && req.cseq().is_ok()
+        });
+        match readable {
+            Some(req) if code != 513 || input.transport != Transport::Udp => {
+                debug!(src = %input.src, code, "answering an unparseable request: {err}");
+                self.answer_stateless(&req, input, LocalResponse::new(code));
+            }
+            _ => debug!(src = %input.src, "dropping unparseable message: {err}"),
+        }
     }
 
     fn on_request(
