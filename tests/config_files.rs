@@ -46,9 +46,10 @@ fn bad_configs_fail_with_the_expected_error() {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         let first = text.lines().next().unwrap_or("");
-        let expect = first.strip_prefix("# expect:").map(str::trim).unwrap_or_else(|| {
-            panic!("{}: first line must be `# expect: SUBSTRING`", f.display())
-        });
+        let expect = first
+            .strip_prefix("# expect:")
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("{}: first line must be `# expect: SUBSTRING`", f.display()));
         match trunkgate::config::load(&f, 1) {
             Ok(_) => panic!("{} loaded but should fail with `{expect}`", f.display()),
             Err(e) => {
@@ -84,8 +85,14 @@ fn check_binary_ok_summary() {
     assert!(out.contains("accounts: 1 (acme)"), "{out}");
     assert!(out.contains("servers: 2 (acme-server, acme-pbx)"), "{out}");
     assert!(out.contains("DIDs: 3"), "{out}");
-    assert!(out.contains("carriers: 3 (carrier-a, termination, failover)"), "{out}");
-    assert!(out.contains("listeners: 2 (udp:127.0.0.1:5060, tcp:127.0.0.1:5060)"), "{out}");
+    assert!(
+        out.contains("carriers: 3 (carrier-a, termination, failover)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("listeners: 2 (udp:127.0.0.1:5060, tcp:127.0.0.1:5060)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -93,7 +100,11 @@ fn check_binary_reports_every_error() {
     let dir = std::env::temp_dir().join(format!("trunkgate-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("bad.toml");
-    std::fs::write(&f, "[proxy]\nrelm = \"x\"\nnonce_ttl = \"a\"\n[[carriers]]\nname = \"c\"\n").unwrap();
+    std::fs::write(
+        &f,
+        "[proxy]\nrelm = \"x\"\nnonce_ttl = \"a\"\n[[carriers]]\nname = \"c\"\n",
+    )
+    .unwrap();
     let (code, out, err) = check(&f);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(code, 1);
@@ -101,16 +112,28 @@ fn check_binary_reports_every_error() {
     let name = f.display().to_string();
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with(&name)).collect();
     assert_eq!(lines.len(), 3, "{err}");
-    assert_eq!(lines[0], format!("{name}:2:1: proxy.relm: unknown key (did you mean `realm`?)"));
-    assert!(lines[1].starts_with(&format!("{name}:3:13: proxy.nonce_ttl: ")), "{err}");
-    assert!(lines[2].starts_with(&format!("{name}:4:1: carriers[0].hostname: missing required key")), "{err}");
+    assert_eq!(
+        lines[0],
+        format!("{name}:2:1: proxy.relm: unknown key (did you mean `realm`?)")
+    );
+    assert!(
+        lines[1].starts_with(&format!("{name}:3:13: proxy.nonce_ttl: ")),
+        "{err}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{name}:4:1: carriers[0].hostname: missing required key")),
+        "{err}"
+    );
 }
 
 #[test]
 fn check_binary_missing_file() {
     let (code, _, err) = check(Path::new("/nonexistent/trunkgate.toml"));
     assert_eq!(code, 1);
-    assert!(err.contains("/nonexistent/trunkgate.toml:1:1: file: cannot read"), "{err}");
+    assert!(
+        err.contains("/nonexistent/trunkgate.toml:1:1: file: cannot read"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -124,5 +147,8 @@ fn check_binary_warns_on_dynamic_flags() {
     let (code, _, err) = check(&f);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("warning: ") && err.contains("dynamic_flags"), "{err}");
+    assert!(
+        err.contains("warning: ") && err.contains("dynamic_flags"),
+        "{err}"
+    );
 }
