@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(f.line_col(1), (1, 2));
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(7), (2, 4));
-        assert_eq!(f.line_col(9), (3, 1));
+        assert_eq!(f.line_col(8), (3, 1));
         assert_eq!(f.line_col(1000), (3, 2));
     }
 

@@ -18,6 +18,8 @@ mod values;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_compile;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -142,7 +142,7 @@ fn check_auth(d: &mut Diag, t: &Tbl<'_, '_>, a: &ServerAuth) {
     let at: Range<usize> = t.span_of("auth_method");
     match a.method {
         AuthMethod::Ip
-            if a.ips.is_empty() && t.get("ip").map_or(true, |v| v.get_ref().as_str() == Some("")) =>
+            if a.ips.is_empty() && t.get("ip").is_none_or(|v| v.get_ref().as_str() == Some("")) =>
         {
             d.error(
                 &at,
