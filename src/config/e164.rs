@@ -16,7 +16,8 @@ pub const MAX_DIGITS: usize = 15;
 /// 3. An international prefix becomes `+`: `00` for every country, `011` (NANP) when
 ///    `default_country_code` is `"1"`.
 /// 4. National numbers with country code `1` (NANP): 10 digits → `+1` + digits; 11 digits
-///    starting with `1` → `+` + digits; any other length is not reconcilable (`None`).
+///    starting with `1` → `+` + digits (the area code must start with 2-9); anything else is
+///    not reconcilable (`None`).
 /// 5. National numbers with another country code: one leading `0` trunk prefix is dropped
 ///    and the country code prepended (`020 7946 0000` with `44` → `+442079460000`).
 ///
@@ -57,9 +58,11 @@ fn national(digits: &str, cc: &str) -> Option<String> {
         return None;
     }
     if cc == "1" {
+        // A NANP area code starts with 2-9 (so `1` + 9 digits is no national number).
+        let npa = |d: &str| matches!(d.as_bytes().first(), Some(b'2'..=b'9'));
         return match digits.len() {
-            10 => finish(format!("1{digits}")),
-            11 if digits.starts_with('1') => finish(digits.to_owned()),
+            10 if npa(digits) => finish(format!("1{digits}")),
+            11 if digits.strip_prefix('1').is_some_and(npa) => finish(digits.to_owned()),
             _ => None,
         };
     }

@@ -6,64 +6,9 @@ use std::borrow::Cow;
 
 use crate::config::{NumberFormat, Snapshot};
 
-/// Longest E.164 number (digits after the `+`), ITU-T E.164 §6.
-const E164_MAX_DIGITS: usize = 15;
-/// Shortest number we accept as E.164 (digits after the `+`); shorter ones are service codes.
-const E164_MIN_DIGITS: usize = 3;
-
-/// Normalises a dialled or configured number to E.164 (`+` and digits), or `None` when it cannot
-/// be reconciled (too short, letters, a national number in a plan we cannot complete).
-///
-/// Private stand-in for `config::e164::normalise` (same signature) until the config helper's
-/// version lands; the lead dedupes. Rules, after visual separators are removed:
-/// `+D…` as is; `00D…` → `+D…`; with country code 1 also `011D…` → `+D…`, ten NANP digits
-/// → `+1…`, `1` + ten digits → `+1…`; with another country code `0N…` (trunk prefix) → `+CC N…`.
-pub fn normalise(number: &str, default_country_code: &str) -> Option<String> {
-    let cleaned = strip_separators(number);
-    let (plus, digits) = match cleaned.strip_prefix('+') {
-        Some(rest) => (true, rest),
-        None => (false, cleaned.as_ref()),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let national = if plus {
-        Some(digits.to_owned())
-    } else {
-        international(digits, default_country_code)
-    };
-    national.filter(|d| is_e164_digits(d)).map(|d| format!("+{d}"))
-}
-
-/// The digits after `+` for a number written without `+`, per the dialling plan of `cc`.
-fn international(digits: &str, cc: &str) -> Option<String> {
-    if let Some(rest) = digits.strip_prefix("00") {
-        return Some(rest.to_owned());
-    }
-    if cc == "1" {
-        if let Some(rest) = digits.strip_prefix("011") {
-            return Some(rest.to_owned());
-        }
-        return match digits.len() {
-            10 if is_nanp_npa(digits) => Some(format!("1{digits}")),
-            11 if digits.strip_prefix('1').is_some_and(is_nanp_npa) => Some(digits.to_owned()),
-            _ => None,
-        };
-    }
-    let rest = digits.strip_prefix('0')?;
-    (!cc.is_empty() && rest.len() >= 4).then(|| format!("{cc}{rest}"))
-}
-
-/// A NANP area code starts with 2-9.
-fn is_nanp_npa(ten: &str) -> bool {
-    matches!(ten.as_bytes().first(), Some(b'2'..=b'9'))
-}
-
-fn is_e164_digits(d: &str) -> bool {
-    (E164_MIN_DIGITS..=E164_MAX_DIGITS).contains(&d.len())
-        && !d.starts_with('0')
-        && d.bytes().all(|b| b.is_ascii_digit())
-}
+/// E.164 normalisation: the one implementation shared with the config compiler (DID keys
+/// and live numbers must meet in the same key).
+pub use crate::config::e164::normalise;
 
 /// True for `+1` followed by exactly ten digits (the numbers `npan`/`1npan` apply to).
 pub fn is_nanp(e164: &str) -> bool {
@@ -194,7 +139,8 @@ mod tests {
     fn trunk_prefix_outside_nanp() {
         assert_eq!(normalise("02079460000", "44").as_deref(), Some("+442079460000"));
         assert_eq!(normalise("004930123456", "44").as_deref(), Some("+4930123456"));
-        assert_eq!(normalise("2079460000", "44"), None);
+        // Outside NANP a national number without its trunk prefix is taken as national too.
+        assert_eq!(normalise("2079460000", "44").as_deref(), Some("+442079460000"));
     }
 
     #[test]

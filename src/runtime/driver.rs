@@ -29,7 +29,6 @@ const HOUSEKEEPING: Duration = Duration::from_secs(1);
 const DRAIN: Duration = Duration::from_secs(5);
 
 struct Conn {
-    peer: SocketAddr,
     tx: UnboundedSender<Bytes>,
 }
 
@@ -173,7 +172,7 @@ impl Driver {
     fn on_stream(&mut self, e: StreamEvent) {
         match e {
             StreamEvent::Opened { id, peer, tx } => {
-                self.conns.insert(id, Conn { peer, tx });
+                self.conns.insert(id, Conn { tx });
                 self.by_peer.insert(peer, id);
             }
             StreamEvent::Message(input) => self.handle(input),
@@ -232,7 +231,7 @@ impl Driver {
         let max = self.live.load().proxy.max_message_bytes;
         let (id, tx) = tcp::connect(t.dest, local, max, self.events_tx.clone());
         let _ = tx.send(t.bytes);
-        self.conns.insert(id, Conn { peer: t.dest, tx });
+        self.conns.insert(id, Conn { tx });
         self.by_peer.insert(t.dest, id);
     }
 

@@ -283,7 +283,7 @@ impl Message {
     }
 
     /// The decoded CSeq.
-    pub fn cseq(&self) -> Result<CSeq, GrammarError> {
+    pub fn cseq(&self) -> Result<CSeq<'_>, GrammarError> {
         header::parse_cseq(
             self.header(HeaderName::CSeq)
                 .ok_or(GrammarError::Missing("CSeq"))?,
