@@ -60,6 +60,10 @@ pub struct Branch {
     pub progress_deadline: Option<Instant>,
     pub answer_deadline: Option<Instant>,
     pub ignore_early_media: bool,
+    /// Index of the target in the plan.
+    pub target: usize,
+    /// Already resent with credentials after a carrier's 401/407 (only once).
+    pub authed: bool,
 }
 
 /// A proxied INVITE.
@@ -241,6 +245,7 @@ impl Core {
         let id = self.new_branch_id();
         let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
         let Some(call) = self.calls.get(&key) else { return };
+        let call_target = call.next_target.saturating_sub(1);
         let rr = if call.initial {
             self.record_routes(&call.request, call.in_transport, transport)
         } else {
@@ -283,6 +288,8 @@ impl Core {
             progress_deadline: target.progress_timeout.map(|d| now + d),
             answer_deadline: Some(now + target.timeout),
             ignore_early_media: target.ignore_early_media,
+            target: call_target,
+            authed: false,
         };
         if let Some(call) = self.calls.get_mut(&key) {
             call.branch = Some(branch);

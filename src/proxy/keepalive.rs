@@ -13,6 +13,7 @@ use dashmap::DashMap;
 use tracing::{info, warn};
 
 use super::forward;
+use super::uac_register::RegStatus;
 use super::Core;
 use crate::config::{Carrier, Snapshot, Transport};
 use crate::proxy::Services;
@@ -36,6 +37,7 @@ pub struct LinkState {
 #[derive(Debug, Default)]
 pub struct CarrierStatus {
     map: DashMap<String, LinkState>,
+    registrations: DashMap<String, RegStatus>,
 }
 
 impl CarrierStatus {
@@ -47,6 +49,15 @@ impl CarrierStatus {
     /// The carrier's state, `None` when it was never pinged.
     pub fn get(&self, name: &str) -> Option<LinkState> {
         self.map.get(name).map(|s| *s)
+    }
+
+    /// Our registration at the carrier, `None` when it does not register.
+    pub fn registration(&self, name: &str) -> Option<RegStatus> {
+        self.registrations.get(name).map(|r| r.clone())
+    }
+
+    pub(super) fn set_registration(&self, name: &str, status: RegStatus) {
+        self.registrations.insert(name.to_owned(), status);
     }
 
     fn answered(&self, name: &str, code: u16) {
@@ -96,6 +107,7 @@ pub struct Ping {
 impl Core {
     /// Periodic input (about once a second): sends due pings and counts unanswered ones.
     pub fn tick(&mut self, now: Instant, snap: &Arc<Snapshot>, svc: &Services) {
+        self.tick_registrations(now, snap, svc);
         self.expire_pings(now, svc);
         for carrier in snap.carriers.iter().filter(|c| c.enabled && c.keep_alive) {
             let Some(dest) = carrier.next_hop else { continue };

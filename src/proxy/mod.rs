@@ -10,6 +10,7 @@
 
 mod admission;
 mod call;
+mod challenge;
 mod dialog;
 mod forward;
 mod incoming;
@@ -20,6 +21,7 @@ pub mod registrar;
 mod response;
 mod services;
 mod timers;
+pub mod uac_register;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -111,6 +113,9 @@ pub struct Core {
     /// Keep-alive pings in flight by branch id, and when each carrier is due next.
     pings: HashMap<u64, keepalive::Ping>,
     keepalive_next: HashMap<String, Instant>,
+    /// Our registrations at carriers, by carrier name, and their REGISTER branches.
+    out_regs: HashMap<String, uac_register::OutReg>,
+    reg_branches: HashMap<u64, String>,
     timers: Timers,
     out: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -165,6 +170,8 @@ impl Core {
             dialogs: Dialogs::default(),
             pings: HashMap::new(),
             keepalive_next: HashMap::new(),
+            out_regs: HashMap::new(),
+            reg_branches: HashMap::new(),
             timers: Timers::default(),
             out: VecDeque::new(),
             events: VecDeque::new(),

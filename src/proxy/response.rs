@@ -56,7 +56,7 @@ impl Core {
             debug!(src = %input.src, code, "dropping a response that is not for us");
             return;
         };
-        if self.ping_response(svc, id, &msg) {
+        if self.ping_response(svc, id, &msg) || self.register_response(now, snap, svc, id, &msg) {
             return;
         }
         if let Some(key) = self.branches.get(&id).copied() {
@@ -117,20 +117,32 @@ impl Core {
                 self.out.push_back(Transmit {
                     dest: b.dest,
                     transport: b.transport,
-                    conn: None,
+                    conn: b.conn,
                     bytes: ack,
                 });
-                let mut b = call.branch.take();
-                if let Some(b) = b.as_mut() {
-                    b.carrier_permit = None;
-                    b.progress_deadline = None;
-                    b.answer_deadline = None;
+                if self.carrier_challenge(now, key, &msg, code) {
+                    return;
                 }
-                call.dead.extend(b);
-                call.last_failure = Some(Failure::Relayed(msg));
-                self.after_failure(now, svc, key, code);
+                self.branch_failed(now, svc, key, msg, code);
             }
         }
+    }
+
+    /// The active branch ended with a failure: it is kept only to absorb retransmissions, and
+    /// the call moves on (SPEC §4 failover) or answers upstream.
+    fn branch_failed(&mut self, now: Instant, svc: &Services, key: TxnKey, msg: Message, code: u16) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let mut b = call.branch.take();
+        if let Some(b) = b.as_mut() {
+            b.carrier_permit = None;
+            b.progress_deadline = None;
+            b.answer_deadline = None;
+        }
+        call.dead.extend(b);
+        call.last_failure = Some(Failure::Relayed(msg));
+        self.after_failure(now, svc, key, code);
     }
 
     /// A 1xx on the active branch: relayed upstream (except 100), progress timer stopped.
