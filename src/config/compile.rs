@@ -4,6 +4,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ pub(crate) struct Builder {
     pub accounts: Vec<Account>,
     pub servers: Vec<Server>,
     pub sources: SourceIndex,
-    pub dids: HashMap<String, Did>,
+    pub dids: HashMap<u64, Did, BuildHasherDefault<DigitsHasher>>,
     pub ranges: Vec<RangeClaim>,
     pub digest_users: HashMap<(String, String), DigestOwner>,
     pub server_realms: Vec<String>,
@@ -56,7 +57,7 @@ impl Builder {
             accounts: Vec::new(),
             servers: Vec::new(),
             sources: SourceIndex::default(),
-            dids: HashMap::new(),
+            dids: HashMap::default(),
             ranges: Vec::new(),
             digest_users: HashMap::new(),
             server_realms: Vec::new(),
@@ -148,7 +149,11 @@ impl Builder {
         at: &Range<usize>,
         path: impl FnOnce() -> String,
     ) {
-        match self.dids.entry(num) {
+        let Some(key) = did_key(&num) else {
+            d.error(at, &path(), format!("DID `{num}` is not an E.164 number"));
+            return;
+        };
+        match self.dids.entry(key) {
             Entry::Occupied(e) => {
                 let owner = self
                     .servers
@@ -157,7 +162,7 @@ impl Builder {
                 d.error(
                     at,
                     &path(),
-                    format!("DID `{}` is already claimed by server `{owner}`", e.key()),
+                    format!("DID `{num}` is already claimed by server `{owner}`"),
                 );
             }
             Entry::Vacant(v) => {
@@ -227,12 +232,10 @@ impl Builder {
     }
 
     fn check_exact_in_ranges(&self, d: &mut Diag, kept: &[RangeClaim]) {
-        let mut hits: Vec<(usize, &String, ServerId)> = Vec::new();
-        for (num, did) in &self.dids {
-            let Some(n) = super::values::digits_value(num) else {
-                continue;
-            };
-            let len = num.len() - 1;
+        let mut hits: Vec<(usize, String, ServerId)> = Vec::new();
+        for (&n, did) in &self.dids {
+            let num = format!("+{n}");
+            let len = key_digits(n);
             let i = kept.partition_point(|c| (c.len, c.start) <= (len, n));
             if let Some(c) = i.checked_sub(1).and_then(|i| kept.get(i).map(|c| (i, c))) {
                 if c.1.len == len && n <= c.1.end && c.1.did.server != did.server {

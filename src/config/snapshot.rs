@@ -3,6 +3,7 @@
 //! afterwards, so readers take no lock.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -394,33 +395,73 @@ fn push_entry<P: prefix_trie::Prefix>(
     }
 }
 
-/// DID index: exact E.164 numbers (as u64 of the digits after `+`, plus length) and ranges.
+/// DID index: exact E.164 numbers keyed by the value of their digits (E.164 digits never start
+/// with 0, so the value is unique), and ranges.
 #[derive(Debug, Default)]
 pub struct DidIndex {
-    /// Key: the E.164 string with its `+`.
-    pub(crate) exact: HashMap<String, Did>,
+    pub(crate) exact: HashMap<u64, Did, BuildHasherDefault<DigitsHasher>>,
     /// Sorted by (digits length, start), never overlapping; (digits length, start, end, did
     /// settings).
     pub(crate) ranges: Vec<(usize, u64, u64, Did)>,
 }
 
+/// The lookup key of an E.164 number (`+` and 1..=19 digits): the value of its digits.
+pub fn did_key(e164: &str) -> Option<u64> {
+    let digits = e164.strip_prefix('+')?;
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .bytes()
+        .try_fold(0u64, |n, c| n.checked_mul(10)?.checked_add(u64::from(c - b'0')))
+}
+
+/// Number of decimal digits of a DID key.
+pub fn key_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// A multiply-shift hasher for DID keys: the keys come from the config (the table is built
+/// once), and a lookup of an attacker's number can only miss, so SipHash buys nothing here.
+#[derive(Default, Clone, Copy)]
+pub struct DigitsHasher(u64);
+
+impl Hasher for DigitsHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 ^= self.0 >> 32;
+    }
+}
+
 impl DidIndex {
     /// Looks up an E.164 number (`+` and digits).
     pub fn get(&self, e164: &str) -> Option<&Did> {
-        if let Some(d) = self.exact.get(e164) {
+        let n = did_key(e164)?;
+        if let Some(d) = self.exact.get(&n) {
             return Some(d);
         }
-        let digits = e164.strip_prefix('+')?;
-        if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let n: u64 = digits.parse().ok()?;
-        let len = digits.len();
+        let len = key_digits(n);
         // Ranges never overlap (config validation), so the only candidate is the last range
         // starting at or before `n` among those of the same length.
         let i = self.ranges.partition_point(|r| (r.0, r.1) <= (len, n));
         let r = self.ranges.get(i.checked_sub(1)?)?;
         (r.0 == len && n <= r.2).then_some(&r.3)
+    }
+
+    /// Adds an exact DID (tests and fixtures; the compiler checks duplicates itself).
+    pub fn insert(&mut self, e164: &str, did: Did) -> bool {
+        match did_key(e164) {
+            Some(n) => self.exact.insert(n, did).is_none(),
+            None => false,
+        }
     }
 
     /// Number of exact DIDs.

@@ -158,7 +158,7 @@ impl Fixture {
     pub fn did_with(mut self, number: &str, f: impl FnOnce(&mut Did)) -> Self {
         let e164 = normalise(number, &self.proxy.default_country_code).expect("fixture: DID number");
         let did = self.new_did(f);
-        self.dids.exact.insert(e164, did);
+        self.dids.insert(&e164, did);
         self
     }
 
