@@ -57,7 +57,8 @@ pub fn forward(msg: &Message, src: SocketAddr, f: &Forward<'_>) -> Bytes {
     stamp_received(msg, src, &mut ed);
     pop_routes(msg, f.pop_routes, &mut ed);
     ed.prepend_via(f.via.as_bytes());
-    for rr in f.record_route.iter().rev() {
+    // Inserts at one offset keep their order, so the first value ends up on top.
+    for rr in f.record_route {
         ed.prepend_header("Record-Route", rr.as_bytes());
     }
     if let Some(id) = f.identity {

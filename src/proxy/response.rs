@@ -59,6 +59,11 @@ impl Core {
         if self.ping_response(svc, id, &msg) || self.register_response(now, snap, svc, id, &msg) {
             return;
         }
+        // Our CANCEL shares its INVITE's branch: its response must not count as the INVITE's.
+        if msg.cseq().is_ok_and(|c| c.method_bytes == b"CANCEL") {
+            debug!(src = %input.src, code, "response to our CANCEL absorbed");
+            return;
+        }
         if let Some(key) = self.branches.get(&id).copied() {
             self.call_response(now, snap, svc, key, id, msg, code);
         } else if let Some(key) = self.relay_branches.get(&id).copied() {

@@ -50,6 +50,25 @@ pub struct Driver {
     last_housekeeping: Instant,
 }
 
+/// The signal streams the driver reacts to. Installed before the proxy reports ready, so a
+/// SIGHUP or SIGTERM sent right after READY is handled rather than killing the process.
+pub struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the SIGHUP, SIGTERM and SIGINT handlers (needs a running tokio runtime).
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
 enum Wake {
     Udp(usize),
     Stream(Option<StreamEvent>),
@@ -89,15 +108,12 @@ impl Driver {
     }
 
     /// Runs until SIGTERM (then drains) or until every input is gone.
-    pub async fn run(mut self) {
-        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::hangup()),
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            error!("cannot install signal handlers");
-            return;
-        };
+    pub async fn run(mut self, signals: Signals) {
+        let Signals {
+            mut hup,
+            mut term,
+            mut int,
+        } = signals;
         loop {
             let deadline = self.core.poll_timeout();
             let wake = tokio::select! {

@@ -51,6 +51,8 @@ pub enum StartError {
     Bind { what: String, err: std::io::Error },
     #[error("state directory: {0}")]
     State(std::io::Error),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
 }
 
 async fn serve(path: PathBuf, snap: Snapshot) -> Result<(), StartError> {
@@ -75,10 +77,11 @@ async fn serve(path: PathBuf, snap: Snapshot) -> Result<(), StartError> {
     for l in &live.load().proxy.listen {
         info!("listening on {:?}:{}", l.transport, l.addr);
     }
+    let signals = driver::Signals::install().map_err(StartError::Signals)?;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     info!("trunkgate ready");
     driver::Driver::new(core_cfg, live, services, path, udp, tcp, tx, rx)
-        .run()
+        .run(signals)
         .await;
     Ok(())
 }

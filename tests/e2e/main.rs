@@ -1,0 +1,10 @@
+//! End-to-end tests: `trunkgate run` as a child process, scripted user agents and SIPp on
+//! loopback, one address block 127.0.N.0/24 per test so everything runs in parallel.
+
+mod support;
+
+mod calls;
+mod checks;
+mod lifecycle;
+mod outbound;
+mod sipp;
