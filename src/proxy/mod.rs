@@ -16,6 +16,10 @@ mod incoming;
 mod local;
 mod response;
 mod services;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+#[cfg(test)]
+mod tests;
 mod timers;
 
 use std::collections::{HashMap, VecDeque};

@@ -1,0 +1,1 @@
+//! Randomized calls (filled in below).
