@@ -8,7 +8,8 @@ fn bye_to_a_silent_uas_retransmits_on_e_then_408_on_f() {
     let (mut uac, _, ok) = answered(&mut net, 1);
     assert_eq!(net.account_active("acme"), 1);
     net.run_until(secs(10.0));
-    net.deliver(CARRIER, uac.bye(&ok));
+    let bye = uac.bye(&ok);
+    net.deliver(CARRIER, bye.clone());
     assert_eq!(net.account_active("acme"), 0, "the BYE ends the dialog");
     net.run_until(secs(42.0));
     let down = net.take_timed(SERVER);
@@ -16,7 +17,7 @@ fn bye_to_a_silent_uas_retransmits_on_e_then_408_on_f() {
         .map(|t| (10_000 + t, "BYE"));
     assert_eq!(timeline(&down), tl(&expect), "E doubles to T2");
     assert_eq!(timeline(&net.take_timed(CARRIER)), tl(&[(42_000, "408")]), "F = 64*T1");
-    net.deliver(CARRIER, uac.bye(&ok));
+    net.deliver(CARRIER, bye);
     assert_eq!(labels(&net.take_sent_to(CARRIER)), ["408"], "a retransmitted BYE gets the 408");
     drain_quiet(&mut net);
 }
