@@ -113,3 +113,24 @@ fn method_of_cseq(m: &Message) -> String {
         .map(|c| String::from_utf8_lossy(c.method_bytes).into_owned())
         .unwrap_or_default()
 }
+
+/// RFC 3261 §9.1 / §17.1.2: a CANCEL is a non-INVITE request with its own client transaction,
+/// retransmitted on Timer E over UDP until its final response.
+#[test]
+#[ignore = "BUG: the CANCEL (and the BYE of the CANCEL/200 race) is sent once, with no client \
+            transaction: a lost CANCEL over UDP leaves the UAS ringing"]
+fn cancel_is_retransmitted_on_timer_e() {
+    let mut net = Net::loopback();
+    let (mut uac, invite) = start(&mut net, 1, SERVER);
+    net.deliver(SERVER, respond(&invite, 180, UAS_TAG, Some(SERVER)));
+    net.deliver(CARRIER, uac.cancel());
+    let up = net.take_sent_to(CARRIER);
+    net.deliver(CARRIER, uac.ack(&up[2]));
+    assert_eq!(labels(&net.take_sent_to(SERVER)), ["CANCEL"]);
+    net.run_until(secs(1.6));
+    let again = net.take_timed(SERVER);
+    assert_eq!(timeline(&again), tl(&[(500, "CANCEL"), (1500, "CANCEL")]));
+    net.deliver(SERVER, respond(&again[0].msg, 200, UAS_TAG, None));
+    net.deliver(SERVER, respond(&invite, 487, UAS_TAG, None));
+    drain(&mut net);
+}
