@@ -484,7 +484,14 @@ impl Core {
                 }
                 self.after_failure(now, svc, key, 408);
             }
-            Some(ClientTimerEvent::Terminated) | None => {}
+            // Timer M after a 2xx (RFC 6026): the answered branch is done; drop it so the call
+            // can end.
+            Some(ClientTimerEvent::Terminated) => {
+                if let Some(b) = call.branch.take() {
+                    self.branches.remove(&b.id);
+                }
+            }
+            None => {}
         }
     }
 

@@ -20,6 +20,10 @@ mod register;
 pub mod registrar;
 mod response;
 mod services;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+#[cfg(test)]
+mod tests;
 mod timers;
 pub mod uac_register;
 
