@@ -65,10 +65,6 @@ impl Core {
             return;
         }
         if let Some(key) = self.branches.get(&id).copied() {
-            // Our CANCEL shares the INVITE's branch: its 200 is not an answer to the INVITE.
-            if msg.cseq().is_ok_and(|c| c.method_bytes != b"INVITE") {
-                return;
-            }
             self.call_response(now, snap, svc, key, id, msg, code);
         } else if let Some(key) = self.relay_branches.get(&id).copied() {
             self.relay_response(now, key, msg, code);
