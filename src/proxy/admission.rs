@@ -68,7 +68,16 @@ impl Core {
         let Some(permit) = svc.limits.try_account(&account.account_id, account.trunks) else {
             return self.reject(now, snap, key, &msg, input, &Rejection::TrunkLimit);
         };
-        self.start_call(now, snap, svc, key, input, msg, plan, permit);
+        let mut permits = vec![permit];
+        // SPEC §2: a carrier's `concurrency` counts its calls in both directions.
+        if let Caller::Carrier(c) = caller {
+            let Some(inbound) = snap.carriers.get(c.0 as usize).and_then(|c| svc.limits.try_carrier(&c.name, c.concurrency))
+            else {
+                return self.reject(now, snap, key, &msg, input, &Rejection::CarriersUnavailable);
+            };
+            permits.push(inbound);
+        }
+        self.start_call(now, snap, svc, key, input, msg, plan, permits);
     }
 
     /// Answers a policy rejection (one map from `Rejection` to the SIP answer).

@@ -82,7 +82,8 @@ pub struct Call {
     pub branch: Option<Branch>,
     /// Branches given up, kept until their transactions end.
     pub dead: Vec<Branch>,
-    pub account_permit: Option<Permit>,
+    /// The account's permit, and the inbound carrier's: held until the call ends.
+    pub permits: Vec<Permit>,
     pub last_failure: Option<Failure>,
     /// A carrier was skipped for being full or OFFLINE.
     pub unavailable: bool,
@@ -135,7 +136,7 @@ impl Core {
         input: &Input,
         msg: Message,
         plan: Plan,
-        permit: Permit,
+        permits: Vec<Permit>,
     ) {
         let reply = Reply::to(input);
         let mut server = ServerInvite::new(now, TimerConfig::for_transport(reply.reliable()));
@@ -159,7 +160,7 @@ impl Core {
             phase: Phase::Trying,
             branch: None,
             dead: Vec::new(),
-            account_permit: Some(permit),
+            permits,
             last_failure: None,
             unavailable: false,
             pop_routes,
@@ -330,7 +331,7 @@ impl Core {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        call.account_permit = None;
+        call.permits.clear();
         if matches!(call.phase, Phase::Done | Phase::Answered) {
             return;
         }
@@ -397,7 +398,7 @@ impl Core {
             return;
         }
         call.phase = Phase::Done;
-        call.account_permit = None;
+        call.permits.clear();
         let req = call.request.clone();
         if let Some(b) = call.branch.take() {
             self.abandon(now, key, b);
@@ -545,7 +546,7 @@ impl Core {
             return;
         }
         call.phase = Phase::Answered;
-        let mut permits: Vec<Permit> = call.account_permit.take().into_iter().collect();
+        let mut permits: Vec<Permit> = std::mem::take(&mut call.permits);
         if let Some(b) = call.branch.as_mut() {
             permits.extend(b.carrier_permit.take());
             b.progress_deadline = None;
@@ -611,8 +612,8 @@ pub fn failover_allowed(code: u16) -> bool {
     code == 408 || code == 480 || (500..600).contains(&code)
 }
 
-/// A carrier's permit when it is usable (enabled, under its concurrency).
-fn carrier_permit(snap: &Snapshot, svc: &Services, c: crate::config::CarrierId) -> Option<Permit> {
+/// A carrier's permit when it is usable (enabled, ONLINE, under its concurrency).
+pub(super) fn carrier_permit(snap: &Snapshot, svc: &Services, c: crate::config::CarrierId) -> Option<Permit> {
     let carrier = snap.carriers.get(c.0 as usize)?;
     if !carrier.enabled || !svc.carriers.is_online(&carrier.name) {
         return None;
