@@ -2,6 +2,8 @@
 //! The level filter sits behind a `reload::Layer`, so a config reload can change it without a
 //! restart. Nothing here (or anywhere) logs SIP headers or admin requests' `Authorization`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, reload, EnvFilter, Layer, Registry};
@@ -37,7 +39,9 @@ pub fn init(log: &LogSettings) -> LogControl {
     let output = if log.json {
         fmt::layer().json().with_writer(std::io::stderr).boxed()
     } else {
-        fmt::layer().with_writer(std::io::stderr).boxed()
+        // No colour codes when stderr is a pipe or the journal.
+        let ansi = std::io::stderr().is_terminal();
+        fmt::layer().with_ansi(ansi).with_writer(std::io::stderr).boxed()
     };
     let installed = tracing_subscriber::registry()
         .with(filter)

@@ -71,7 +71,7 @@ impl Telemetry {
     pub fn config_loaded(&self, snap: &Snapshot, loaded_at: u64) {
         self.health.config_loaded(snap.generation, loaded_at);
         match self.log.set_level(&snap.log.level) {
-            Ok(true) => tracing::info!(level = %snap.log.level, "log level applied"),
+            Ok(true) => tracing::debug!(level = %snap.log.level, "log level applied"),
             Ok(false) => {}
             Err(e) => tracing::warn!("reload: {e}; the previous log level stays"),
         }
