@@ -37,6 +37,7 @@ const MAX_CONNECTIONS: usize = 16;
 /// or every error of the rejected config.
 #[derive(Debug)]
 pub struct ReloadRequest {
+    /// Where the driver sends the outcome.
     pub reply: oneshot::Sender<Result<u64, ConfigErrors>>,
 }
 

@@ -280,6 +280,7 @@ impl Driver {
     /// SIGTERM: refuse new calls, let transactions finish (bounded), then return.
     async fn drain(&mut self) {
         info!("draining");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         self.core.set_draining();
         let until = Instant::now() + DRAIN;
         while Instant::now() < until && self.core.counts().calls + self.core.counts().relays > 0 {

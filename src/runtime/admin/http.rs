@@ -11,6 +11,7 @@ const MAX_HEADERS: usize = 32;
 /// The parts of a request the routes look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    /// `GET`, `POST`... (case-sensitive, as HTTP says).
     pub method: String,
     /// Path without the query string.
     pub path: String,
@@ -25,12 +26,16 @@ pub struct Request {
 /// Why a request is refused before routing; each maps to one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
+    /// Not HTTP/1.x, or a bad `Content-Length` (400).
     #[error("malformed request")]
     Malformed,
+    /// Head above 8 KiB or more than 32 headers (431).
     #[error("request head too large")]
     HeadTooLarge,
+    /// `Content-Length` above 4 KiB (413).
     #[error("request body too large")]
     BodyTooLarge,
+    /// `Transfer-Encoding` sent: only `Content-Length` bodies are read (411).
     #[error("transfer-encoding not supported")]
     Chunked,
 }
@@ -100,10 +105,13 @@ fn read_header(out: &mut Request, h: &httparse::Header<'_>) -> Result<(), HttpEr
 /// A response to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// HTTP status code.
     pub status: u16,
+    /// `Content-Type` header value.
     pub content_type: &'static str,
     /// Extra header lines (`Allow`, `WWW-Authenticate`).
     pub headers: Vec<(&'static str, &'static str)>,
+    /// The body (`Content-Length` is computed from it).
     pub body: Vec<u8>,
 }
 
