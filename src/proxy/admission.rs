@@ -71,7 +71,10 @@ impl Core {
         let mut permits = vec![permit];
         // SPEC §2: a carrier's `concurrency` counts its calls in both directions.
         if let Caller::Carrier(c) = caller {
-            let Some(inbound) = snap.carriers.get(c.0 as usize).and_then(|c| svc.limits.try_carrier(&c.name, c.concurrency))
+            let Some(inbound) = snap
+                .carriers
+                .get(c.0 as usize)
+                .and_then(|c| svc.limits.try_carrier(&c.name, c.concurrency))
             else {
                 return self.reject(now, snap, key, &msg, input, &Rejection::CarriersUnavailable);
             };

@@ -13,20 +13,22 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, error, info, warn};
 
+use super::admin::ReloadRequest;
 use super::tcp::{self, Events, StreamEvent};
 use super::udp::UdpListener;
-use crate::config::{self, Live, Transport};
+use crate::config::{self, ConfigErrors, Live, Transport};
 use crate::proxy::{ConnId, Core, CoreConfig, Input, Services, Transmit};
+use crate::telemetry::{LogControl, Telemetry};
 
 /// Datagrams handled per readiness wake-up before looking at other inputs.
 const UDP_BATCH: usize = 64;
-/// How often registrations are expired and persisted.
-const HOUSEKEEPING: Duration = Duration::from_secs(1);
 /// How long SIGTERM waits for transactions to finish.
 const DRAIN: Duration = Duration::from_secs(5);
+/// Period of the heartbeat (`/healthz`) and systemd watchdog pings.
+const TICK: Duration = Duration::from_secs(1);
 
 struct Conn {
     tx: UnboundedSender<Bytes>,
@@ -46,8 +48,11 @@ pub struct Driver {
     by_peer: HashMap<SocketAddr, ConnId>,
     generation: u64,
     buf: Vec<u8>,
-    /// Last time registrations were persisted / expired.
-    last_housekeeping: Instant,
+    telemetry: Arc<Telemetry>,
+    /// Reloads asked for on the admin port.
+    reloads: Option<Receiver<ReloadRequest>>,
+    /// Arrival instants of the messages handled in this loop iteration (relay latency).
+    received: Vec<Instant>,
 }
 
 /// The signal streams the driver reacts to. Installed before the proxy reports ready, so a
@@ -74,6 +79,8 @@ enum Wake {
     Stream(Option<StreamEvent>),
     Timer,
     Reload,
+    Tick,
+    AdminReload(ReloadRequest),
     Stop,
 }
 
@@ -90,6 +97,7 @@ impl Driver {
         events: UnboundedReceiver<StreamEvent>,
     ) -> Driver {
         let generation = live.load().generation;
+        let telemetry = Telemetry::new(LogControl::default(), Instant::now(), generation, unix_now());
         Driver {
             core: Core::new(cfg, Instant::now(), unix_now()),
             live,
@@ -103,8 +111,17 @@ impl Driver {
             by_peer: HashMap::new(),
             generation,
             buf: vec![0u8; 65536],
-            last_housekeeping: Instant::now(),
+            telemetry: Arc::new(telemetry),
+            reloads: None,
+            received: Vec::with_capacity(UDP_BATCH),
         }
+    }
+
+    /// Hooks in the process's telemetry and the admin port's reload requests.
+    pub fn with_ops(mut self, telemetry: Arc<Telemetry>, reloads: Receiver<ReloadRequest>) -> Driver {
+        self.telemetry = telemetry;
+        self.reloads = Some(reloads);
+        self
     }
 
     /// Runs until SIGTERM (then drains) or until every input is gone.
@@ -114,6 +131,9 @@ impl Driver {
             mut term,
             mut int,
         } = signals;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let watchdog = sd_notify::watchdog_enabled().is_some();
         loop {
             let deadline = self.core.poll_timeout();
             let wake = tokio::select! {
@@ -121,34 +141,39 @@ impl Driver {
                 _ = term.recv() => Wake::Stop,
                 _ = int.recv() => Wake::Stop,
                 _ = hup.recv() => Wake::Reload,
+                _ = tick.tick() => Wake::Tick,
+                r = next_reload(&mut self.reloads) => Wake::AdminReload(r),
                 i = udp_ready(&self.udp) => Wake::Udp(i),
                 e = self.events.recv() => Wake::Stream(e),
-                _ = sleep_until(deadline.map(|d| d.min(self.last_housekeeping + HOUSEKEEPING))) => Wake::Timer,
+                _ = sleep_until(deadline) => Wake::Timer,
             };
             match wake {
                 Wake::Udp(i) => self.drain_udp(i),
                 Wake::Stream(Some(e)) => self.on_stream(e),
                 Wake::Stream(None) => return,
                 Wake::Timer => self.on_timer(),
-                Wake::Reload => self.reload(),
+                Wake::Reload => drop(self.reload()),
+                Wake::Tick => {
+                    self.telemetry.tick(Instant::now(), watchdog);
+                    self.housekeeping();
+                }
+                Wake::AdminReload(r) => drop(r.reply.send(self.reload())),
                 Wake::Stop => return self.drain().await,
             }
-            self.housekeeping();
             self.flush().await;
+            let now = Instant::now();
+            self.telemetry
+                .after_iteration(&mut self.core, &mut self.received, now);
         }
     }
 
-    /// At most once a second: expire and persist registrations.
+    /// Once a second (the tick): keep-alive pings and carrier registrations, expiry and
+    /// persistence of registrations.
     fn housekeeping(&mut self) {
-        let now = Instant::now();
-        if now.duration_since(self.last_housekeeping) < HOUSEKEEPING {
-            return;
-        }
-        self.last_housekeeping = now;
         let snap = self.live.load_full();
-        self.core.tick(now, &snap, &self.services);
+        self.core.tick(Instant::now(), &snap, &self.services);
         self.services.registrations.expire(unix_now());
-        super::state::save_if_dirty(self.live.load().proxy.state_dir.as_deref(), &self.services);
+        super::state::save_if_dirty(snap.proxy.state_dir.as_deref(), &self.services);
     }
 
     fn drain_udp(&mut self, i: usize) {
@@ -177,7 +202,9 @@ impl Driver {
 
     fn handle(&mut self, input: Input) {
         let snap = self.live.load();
-        self.core.handle(Instant::now(), &snap, &self.services, input);
+        let now = Instant::now();
+        self.received.push(now);
+        self.core.handle(now, &snap, &self.services, input);
     }
 
     fn on_timer(&mut self) {
@@ -251,7 +278,7 @@ impl Driver {
         self.by_peer.insert(t.dest, id);
     }
 
-    fn reload(&mut self) {
+    fn reload(&mut self) -> Result<u64, ConfigErrors> {
         let next = self.generation + 1;
         match config::load(&self.config_path, next) {
             Ok(snap) => {
@@ -259,8 +286,10 @@ impl Driver {
                     warn!("reload: listener changes take effect at restart");
                 }
                 self.generation = next;
+                self.telemetry.config_loaded(&snap, unix_now());
                 self.live.store(Arc::new(snap));
                 info!(generation = next, "configuration reloaded");
+                Ok(next)
             }
             Err(errs) => {
                 for e in &errs.0 {
@@ -270,6 +299,7 @@ impl Driver {
                     "reload rejected: {} error(s); the previous configuration stays in service",
                     errs.0.len()
                 );
+                Err(errs)
             }
         }
     }
@@ -277,6 +307,7 @@ impl Driver {
     /// SIGTERM: refuse new calls, let transactions finish (bounded), then return.
     async fn drain(&mut self) {
         info!("draining");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         self.core.set_draining();
         let until = Instant::now() + DRAIN;
         while Instant::now() < until && self.core.counts().calls + self.core.counts().relays > 0 {
@@ -287,9 +318,11 @@ impl Driver {
                 _ = sleep_until(deadline) => self.on_timer(),
             }
             self.flush().await;
+            let now = Instant::now();
+            self.telemetry
+                .after_iteration(&mut self.core, &mut self.received, now);
         }
-        self.last_housekeeping = Instant::now() - HOUSEKEEPING;
-        self.housekeeping();
+        super::state::save_if_dirty(self.live.load().proxy.state_dir.as_deref(), &self.services);
         info!("stopped");
     }
 }
@@ -307,6 +340,16 @@ async fn udp_ready(udp: &[UdpListener]) -> usize {
     .await
 }
 
+/// The next admin reload request; never resolves without an admin port.
+async fn next_reload(rx: &mut Option<Receiver<ReloadRequest>>) -> ReloadRequest {
+    if let Some(rx) = rx {
+        if let Some(r) = rx.recv().await {
+            return r;
+        }
+    }
+    std::future::pending().await
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
@@ -315,7 +358,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 /// Wall-clock unix seconds.
-pub fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -2,6 +2,7 @@
 //! SIGHUP (reload) and SIGTERM (drain). This module and `main.rs` are the only code that reads
 //! the clock or touches sockets.
 
+mod admin;
 mod driver;
 mod secret;
 mod state;
@@ -10,11 +11,13 @@ mod udp;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use tracing::{error, info};
 
 use crate::config::{self, Live, Snapshot};
 use crate::proxy::{CoreConfig, Services};
+use crate::telemetry::{LogControl, Telemetry};
 
 /// Runs the proxy until SIGTERM; returns the process exit code.
 pub fn run(config_path: &Path) -> i32 {
@@ -27,7 +30,7 @@ pub fn run(config_path: &Path) -> i32 {
             return 1;
         }
     };
-    crate::telemetry::init(&snap.log);
+    let log = crate::telemetry::init(&snap.log);
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -35,7 +38,7 @@ pub fn run(config_path: &Path) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(serve(config_path.to_path_buf(), snap)) {
+    match rt.block_on(serve(config_path.to_path_buf(), snap, log)) {
         Ok(()) => 0,
         Err(e) => {
             error!("{e}");
@@ -55,11 +58,18 @@ pub enum StartError {
     Signals(std::io::Error),
 }
 
-async fn serve(path: PathBuf, snap: Snapshot) -> Result<(), StartError> {
+async fn serve(path: PathBuf, snap: Snapshot, log: LogControl) -> Result<(), StartError> {
     let secret = secret::load_or_create(snap.proxy.state_dir.as_deref()).map_err(StartError::State)?;
     let udp = udp::bind_all(&snap.proxy.listen)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let tcp = tcp::listen_all(&snap.proxy.listen, snap.proxy.max_message_bytes, tx.clone())?;
+    let admin_port = snap.admin.as_ref().map(|a| admin::bind(a.listen)).transpose()?;
+    let telemetry = Arc::new(Telemetry::new(
+        log,
+        Instant::now(),
+        snap.generation,
+        driver::unix_now(),
+    ));
     let core_cfg = CoreConfig {
         advertise: snap.proxy.advertise.clone(),
         ports: snap
@@ -78,10 +88,31 @@ async fn serve(path: PathBuf, snap: Snapshot) -> Result<(), StartError> {
         info!("listening on {:?}:{}", l.transport, l.addr);
     }
     let signals = driver::Signals::install().map_err(StartError::Signals)?;
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+    if let Some(port) = admin_port {
+        if let Ok(addr) = port.local_addr() {
+            info!("admin HTTP on {addr}");
+        }
+        let ctx = admin::Ctx {
+            live: Arc::clone(&live),
+            services: Arc::clone(&services),
+            telemetry: Arc::clone(&telemetry),
+            listeners: live.load().proxy.listen.iter().map(listen_name).collect(),
+            reloads: reload_tx,
+        };
+        admin::spawn(port, ctx);
+    }
+    telemetry.health.set_ready();
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     info!("trunkgate ready");
     driver::Driver::new(core_cfg, live, services, path, udp, tcp, tx, rx)
+        .with_ops(telemetry, reload_rx)
         .run(signals)
         .await;
     Ok(())
+}
+
+/// `udp:127.0.0.1:5060`, as written in `[proxy].listen`.
+fn listen_name(l: &config::Listen) -> String {
+    format!("{}:{}", l.transport.via_name().to_ascii_lowercase(), l.addr)
 }
