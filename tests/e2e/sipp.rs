@@ -27,7 +27,9 @@ fn sipp_available(test: &str) -> bool {
 }
 
 fn scenario(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name)
 }
 
 /// `timeout SECS sipp -sf SCENARIO -i IP -p 5060 -nostdin ARGS...`
@@ -111,9 +113,18 @@ fn load(net: &Net, proxy: &TestProxy, uas_host: u8, uac: (&str, u8, &[&str]), ca
         .map(String::from),
     );
     args.push(net.proxy().to_string());
-    let uac = sipp(60, name, net.ip(host), &args).output().expect("run sipp uac");
+    let uac = sipp(60, name, net.ip(host), &args)
+        .output()
+        .expect("run sipp uac");
     let uas = finish(uas, Duration::from_secs(10));
-    let ctx = || format!("{}\n{}\nproxy log:\n{}", describe("uac", &uac), describe("uas", &uas), proxy.stderr_so_far());
+    let ctx = || {
+        format!(
+            "{}\n{}\nproxy log:\n{}",
+            describe("uac", &uac),
+            describe("uas", &uas),
+            proxy.stderr_so_far()
+        )
+    };
     let out = String::from_utf8_lossy(&uac.stdout);
     assert_eq!(uac.status.code(), Some(0), "SIPp UAC failed\n{}", ctx());
     assert_eq!(stat(&out, "Successful call"), Some(calls), "{}", ctx());
@@ -127,7 +138,13 @@ fn sipp_inbound_udp_500_calls() {
         return;
     }
     let (net, proxy) = start();
-    load(&net, &proxy, SERVER, ("uac_inbound.xml", CARRIER_A, &["-s", DID]), 500);
+    load(
+        &net,
+        &proxy,
+        SERVER,
+        ("uac_inbound.xml", CARRIER_A, &["-s", DID]),
+        500,
+    );
 }
 
 #[test]
@@ -136,7 +153,13 @@ fn sipp_inbound_tcp_500_calls() {
         return;
     }
     let (net, proxy) = start();
-    load(&net, &proxy, SERVER, ("uac_inbound.xml", CARRIER_A, &["-s", DID, "-t", "t1"]), 500);
+    load(
+        &net,
+        &proxy,
+        SERVER,
+        ("uac_inbound.xml", CARRIER_A, &["-s", DID, "-t", "t1"]),
+        500,
+    );
 }
 
 #[test]
@@ -145,6 +168,10 @@ fn sipp_outbound_digest_200_calls() {
         return;
     }
     let (net, proxy) = start();
-    let uac = ("uac_outbound.xml", PBX, &["-s", "14155559876", "-au", "pbx1", "-ap", "s3cret"][..]);
+    let uac = (
+        "uac_outbound.xml",
+        PBX,
+        &["-s", "14155559876", "-au", "pbx1", "-ap", "s3cret"][..],
+    );
     load(&net, &proxy, TERMINATION, uac, 200);
 }
