@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::*;
+use crate::support::{self, *};
 
 /// What the server must see on the INVITE the proxy relays from carrier A.
 fn check_relayed_invite(net: &Net, caller: &impl Peer, call: &UacCall, inv: &trunkgate::sip::Message) {
@@ -258,4 +258,65 @@ fn outbound_503_fails_over_then_500() {
     pbx.send(&call.ack_non2xx(&err));
     term.expect_silence(Duration::from_millis(200));
     fail.expect_silence(Duration::from_millis(10));
+}
+
+#[test]
+fn callee_hangs_up_through_the_route_set() {
+    let (net, _proxy) = start();
+    let caller = Ua::bind(&net, CARRIER_A);
+    let server = Ua::bind(&net, SERVER);
+    let mut call = UacCall::new(&caller, "+14155551234", &ruri(&net, DID));
+    caller.send(&call.invite());
+    let inv = server.expect_request("INVITE");
+    server.respond(&inv, 200);
+    let ok = caller.expect_response(200);
+    call.established(&ok);
+    caller.send(&call.ack());
+    server.expect_request("ACK");
+
+    // The callee's BYE: its route set is the Record-Route in order, target the caller's Contact.
+    let routes: String = inv
+        .hs("Record-Route")
+        .iter()
+        .map(|r| format!("Route: {r}\n"))
+        .collect();
+    let contact = inv.contact_uri().expect("caller Contact");
+    let bye = format!(
+        "BYE {contact} SIP/2.0\nVia: SIP/2.0/UDP {};branch=z9hG4bK-uasbye1;rport\n{routes}Max-Forwards: 70\nFrom: {}\nTo: {}\nCall-ID: {}\nCSeq: 1 BYE\n\n",
+        server.local(),
+        ok.h("To").expect("To"),
+        inv.h("From").expect("From"),
+        call.call_id,
+    );
+    server.send_to(net.proxy(), &support::msg::wire(&bye));
+    let got = caller.expect_request("BYE");
+    assert_eq!(got.request_uri(), Some(contact.as_bytes()));
+    assert!(got.hs("Route").is_empty(), "our Route popped:\n{}", got.text());
+    assert_eq!(got.hs("Via").len(), 2, "{}", got.text());
+    caller.respond(&got, 200);
+    let (done, src) = server.recv_from(WAIT).expect("200 for the BYE");
+    assert_eq!(src, net.proxy());
+    assert_eq!(done.code(), 200, "{}", done.text());
+    assert_eq!(done.top_branch(), "z9hG4bK-uasbye1");
+}
+
+#[test]
+fn invite_retransmission_is_absorbed() {
+    let (net, _proxy) = start();
+    let caller = Ua::bind(&net, CARRIER_A);
+    let server = Ua::bind(&net, SERVER);
+    let call = UacCall::new(&caller, "+14155551234", &ruri(&net, DID));
+    caller.send(&call.invite());
+    caller.expect_response(100);
+    let inv = server.expect_request("INVITE");
+    server.respond(&inv, 180);
+    caller.expect_response(180);
+    caller.send(&call.invite());
+    let again = caller.expect_response(180);
+    assert!(again.h("Via").is_some_and(|v| v.contains(&call.invite_branch)));
+    server.expect_silence(Duration::from_millis(300));
+    server.respond(&inv, 486);
+    server.expect_request("ACK");
+    let busy = caller.expect_response(486);
+    caller.send(&call.ack_non2xx(&busy));
 }

@@ -104,3 +104,40 @@ fn sigterm_exits_zero() {
         t0.elapsed()
     );
 }
+
+#[test]
+fn sigterm_refuses_new_calls_and_finishes_the_ringing_one() {
+    let (net, mut proxy) = start();
+    let caller = Ua::bind(&net, CARRIER_A);
+    let server = Ua::bind(&net, SERVER);
+    let first = UacCall::new(&caller, "+14155551234", &ruri(&net, DID));
+    caller.send(&first.invite());
+    caller.expect_response(100);
+    let inv = server.expect_request("INVITE");
+    server.respond(&inv, 180);
+    caller.expect_response(180);
+
+    let mark = proxy.log_mark();
+    let pid = proxy.pid().to_string();
+    let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(sent.is_ok_and(|s| s.success()));
+    proxy
+        .wait_for_log("draining", mark, Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = UacCall::new(&caller, "+14155551234", &ruri(&net, DID));
+    caller.send(&second.invite());
+    let refused = caller.expect_response(503);
+    assert_eq!(refused.h("Call-ID").as_deref(), Some(second.call_id.as_str()));
+    caller.send(&second.ack_non2xx(&refused));
+    server.expect_silence(Duration::from_millis(200));
+
+    server.respond(&inv, 486);
+    server.expect_request("ACK");
+    let busy = caller.expect_response(486);
+    caller.send(&first.ack_non2xx(&busy));
+    let t0 = Instant::now();
+    let status = proxy.terminate(Duration::from_secs(8));
+    let status = status.unwrap_or_else(|| panic!("no exit after SIGTERM:\n{}", proxy.stderr_so_far()));
+    assert!(status.success(), "{status:?}:\n{}", proxy.stderr_so_far());
+    eprintln!("drain finished {:?} after the last answer", t0.elapsed());
+}
