@@ -65,7 +65,10 @@ const UNIX_T0: u64 = 1_700_000_000;
 const MAX_STEPS: usize = 1_000_000;
 
 const fn addr(last: u8) -> SocketAddr {
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, last)), 5060)
+    SocketAddr::new(
+        std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, last)),
+        5060,
+    )
 }
 
 /// One message the core sent, as a scripted endpoint receives it.
@@ -241,12 +244,27 @@ impl Net {
     /// timers) and every account and carrier counter of the snapshot is back to 0.
     pub fn assert_no_leaks(&self) {
         let c = self.counts();
-        assert_eq!(c, CoreCounts::default(), "core tables not empty at {:?}", self.elapsed());
+        assert_eq!(
+            c,
+            CoreCounts::default(),
+            "core tables not empty at {:?}",
+            self.elapsed()
+        );
         for a in &self.snap.accounts {
-            assert_eq!(self.account_active(&a.account_id), 0, "account {} leaked", a.account_id);
+            assert_eq!(
+                self.account_active(&a.account_id),
+                0,
+                "account {} leaked",
+                a.account_id
+            );
         }
         for carrier in &self.snap.carriers {
-            assert_eq!(self.carrier_active(&carrier.name), 0, "carrier {} leaked", carrier.name);
+            assert_eq!(
+                self.carrier_active(&carrier.name),
+                0,
+                "carrier {} leaked",
+                carrier.name
+            );
         }
     }
 }

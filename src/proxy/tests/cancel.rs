@@ -16,11 +16,17 @@ fn cancel_before_any_1xx_waits_for_one() {
     assert_eq!(net.account_active("acme"), 0);
     net.deliver(CARRIER, uac.ack(&up[1]));
     net.run_until(secs(3.0));
-    assert!(net.take_sent_to(SERVER).is_empty(), "no CANCEL before a 1xx, retransmissions stop");
+    assert!(
+        net.take_sent_to(SERVER).is_empty(),
+        "no CANCEL before a 1xx, retransmissions stop"
+    );
     net.deliver(SERVER, respond(&invite, 180, UAS_TAG, Some(SERVER)));
     let down = net.take_sent_to(SERVER);
     assert_eq!(labels(&down), ["CANCEL"], "a late 1xx gets the CANCEL");
-    assert!(net.take_sent_to(CARRIER).is_empty(), "the 180 is not relayed after the 487");
+    assert!(
+        net.take_sent_to(CARRIER).is_empty(),
+        "the 180 is not relayed after the 487"
+    );
     net.deliver(SERVER, respond(&down[0], 200, UAS_TAG, None));
     assert!(net.take_all().is_empty(), "the 200 to our CANCEL is absorbed");
     net.deliver(SERVER, respond(&invite, 487, UAS_TAG, None));
@@ -41,8 +47,15 @@ fn cancel_after_180_goes_downstream_at_once() {
     assert_eq!(labels(&up), ["200", "487"]);
     let down = net.take_sent_to(SERVER);
     assert_eq!(labels(&down), ["CANCEL"]);
-    assert_eq!(down[0].request_uri(), invite.request_uri(), "CANCEL R-URI = INVITE's (§9.1)");
-    assert_eq!(down[0].header(crate::sip::HeaderName::Via), invite.header(crate::sip::HeaderName::Via));
+    assert_eq!(
+        down[0].request_uri(),
+        invite.request_uri(),
+        "CANCEL R-URI = INVITE's (§9.1)"
+    );
+    assert_eq!(
+        down[0].header(crate::sip::HeaderName::Via),
+        invite.header(crate::sip::HeaderName::Via)
+    );
     net.deliver(CARRIER, uac.ack(&up[1]));
     net.deliver(SERVER, respond(&down[0], 200, UAS_TAG, None));
     net.deliver(SERVER, respond(&invite, 487, UAS_TAG, None));
@@ -66,9 +79,16 @@ fn ok_on_a_cancelled_branch_gets_ack_and_bye() {
     net.deliver(SERVER, respond(&invite, 200, UAS_TAG, Some(SERVER)));
     let down = net.take_sent_to(SERVER);
     assert_eq!(labels(&down), ["ACK", "BYE"]);
-    assert_eq!(down[0].request_uri(), Some(&b"sip:uas@127.0.0.4:5060"[..]), "to the Contact");
+    assert_eq!(
+        down[0].request_uri(),
+        Some(&b"sip:uas@127.0.0.4:5060"[..]),
+        "to the Contact"
+    );
     assert_eq!(down[1].cseq().map(|c| c.seq).ok(), Some(2));
-    assert!(net.take_sent_to(CARRIER).is_empty(), "the 2xx is not relayed after the 487");
+    assert!(
+        net.take_sent_to(CARRIER).is_empty(),
+        "the 2xx is not relayed after the 487"
+    );
     net.deliver(SERVER, respond(&cancel[0], 200, UAS_TAG, None));
     net.deliver(SERVER, respond(&down[1], 200, UAS_TAG, None));
     assert!(net.take_all().is_empty());
@@ -87,7 +107,10 @@ fn cancel_crossing_a_200() {
     let up = net.take_sent_to(CARRIER);
     assert_eq!(labels(&up), ["200"]);
     assert_eq!(method_of_cseq(&up[0]), "CANCEL");
-    assert!(net.take_sent_to(SERVER).is_empty(), "no CANCEL for an answered branch");
+    assert!(
+        net.take_sent_to(SERVER).is_empty(),
+        "no CANCEL for an answered branch"
+    );
     assert_eq!(net.account_active("acme"), 1, "the call is up");
     net.deliver(CARRIER, uac.ack(&ok));
     assert_eq!(labels(&net.take_sent_to(SERVER)), ["ACK"]);

@@ -12,10 +12,20 @@ fn progress_timeout_without_any_1xx_stops_retransmitting_and_fails_over() {
     let fo = net.take_timed(FAILOVER);
     assert_eq!(timeline(&fo), tl(&[(2000, "INVITE")]));
     net.run_until(secs(3.0));
-    assert!(net.take_sent_to(SERVER).is_empty(), "no CANCEL without a 1xx, no retransmission");
+    assert!(
+        net.take_sent_to(SERVER).is_empty(),
+        "no CANCEL without a 1xx, no retransmission"
+    );
     net.deliver(SERVER, respond(&invite, 180, UAS_TAG, Some(SERVER)));
-    assert_eq!(labels(&net.take_sent_to(SERVER)), ["CANCEL"], "a late 1xx gets the CANCEL");
-    assert!(net.take_sent_to(CARRIER).is_empty(), "nor is the late 180 relayed");
+    assert_eq!(
+        labels(&net.take_sent_to(SERVER)),
+        ["CANCEL"],
+        "a late 1xx gets the CANCEL"
+    );
+    assert!(
+        net.take_sent_to(CARRIER).is_empty(),
+        "nor is the late 180 relayed"
+    );
     net.deliver(SERVER, respond(&invite, 487, UAS_TAG, None));
     assert_eq!(labels(&net.take_sent_to(SERVER)), ["ACK"]);
     answer_on(&mut net, &mut uac, &fo[0].msg);
@@ -28,7 +38,10 @@ fn progress_timeout_ignores_100_and_cancels() {
     let (mut uac, invite) = start(&mut net, 1, SERVER);
     net.deliver(SERVER, respond(&invite, 100, "", None));
     net.run_until(secs(1.9));
-    assert!(net.take_all().is_empty(), "a 100 stops Timer A and is not relayed");
+    assert!(
+        net.take_all().is_empty(),
+        "a 100 stops Timer A and is not relayed"
+    );
     net.run_until(secs(2.0));
     assert_eq!(timeline(&net.take_timed(SERVER)), tl(&[(2000, "CANCEL")]));
     let fo = net.take_timed(FAILOVER);
@@ -159,7 +172,11 @@ fn last_target_503_goes_up_as_500() {
     let fo = net.take_sent_to(FAILOVER);
     net.deliver(FAILOVER, respond(&fo[0], 503, "fo", None));
     let up = net.take_sent_to(CARRIER);
-    assert_eq!(labels(&up), ["500"], "RFC 3261 §16.7: a 503 is not relayed as such");
+    assert_eq!(
+        labels(&up),
+        ["500"],
+        "RFC 3261 §16.7: a 503 is not relayed as such"
+    );
     net.deliver(CARRIER, uac.ack(&up[0]));
     drain(&mut net);
 }
@@ -171,16 +188,24 @@ fn answer_on(net: &mut Net, uac: &mut Uac, inv: &Message) {
         .and_then(|u| crate::sip::header::parse_uri(u).ok())
         .and_then(|u| super::super::response::uri_addr(&u))
         .unwrap_or(SERVER);
-    let to = if to.ip() == FAILOVER.ip() { FAILOVER } else { SERVER };
+    let to = if to.ip() == FAILOVER.ip() {
+        FAILOVER
+    } else {
+        SERVER
+    };
     net.deliver(to, respond(inv, 200, "ans", Some(to)));
     let up = net.take_sent_to(CARRIER);
     let ok = up.iter().find(|m| code(m) == 200).cloned();
-    let Some(ok) = ok else { panic!("no 200 upstream: {:?}", labels(&up)) };
+    let Some(ok) = ok else {
+        panic!("no 200 upstream: {:?}", labels(&up))
+    };
     net.deliver(CARRIER, uac.ack(&ok));
     net.deliver(CARRIER, uac.bye(&ok));
     let down = net.take_sent_to(to);
     let bye = down.iter().find(|m| method(m) == "BYE").cloned();
-    let Some(bye) = bye else { panic!("no BYE at {to}: {:?}", labels(&down)) };
+    let Some(bye) = bye else {
+        panic!("no BYE at {to}: {:?}", labels(&down))
+    };
     net.deliver(to, respond(&bye, 200, "ans", None));
 }
 
@@ -197,7 +222,10 @@ fn inbound_call_counts_against_its_carrier() {
     let second = Uac::new(CARRIER, 2, DID);
     net.deliver(CARRIER, second.invite());
     let up = net.take_sent_to(CARRIER);
-    assert!(up.iter().any(|m| code(m) >= 400), "over the carrier's concurrency");
+    assert!(
+        up.iter().any(|m| code(m) >= 400),
+        "over the carrier's concurrency"
+    );
     net.deliver(CARRIER, uac.bye(&ok));
     let _ = invite;
     drain(&mut net);

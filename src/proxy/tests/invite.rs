@@ -18,13 +18,20 @@ fn invite_retransmissions_are_absorbed() {
     net.deliver(SERVER, respond(&invite, 180, UAS_TAG, Some(SERVER)));
     assert_eq!(labels(&net.take_sent_to(CARRIER)), ["180"]);
     net.deliver(CARRIER, uac.invite());
-    assert_eq!(labels(&net.take_sent_to(CARRIER)), ["180"], "the last provisional");
+    assert_eq!(
+        labels(&net.take_sent_to(CARRIER)),
+        ["180"],
+        "the last provisional"
+    );
     net.run_for(secs(10.0));
     assert!(net.take_sent_to(SERVER).is_empty(), "the UAS saw the INVITE once");
     net.deliver(SERVER, respond(&invite, 200, UAS_TAG, Some(SERVER)));
     let ok = net.take_sent_to(CARRIER).remove(0);
     net.deliver(CARRIER, uac.invite());
-    assert!(net.take_sent_to(CARRIER).is_empty(), "after a 2xx the INVITE is absorbed");
+    assert!(
+        net.take_sent_to(CARRIER).is_empty(),
+        "after a 2xx the INVITE is absorbed"
+    );
     net.deliver(CARRIER, uac.ack(&ok));
     net.deliver(CARRIER, uac.bye(&ok));
     let bye = net.take_sent_to(SERVER);
@@ -44,7 +51,11 @@ fn no_answer_timer_a_then_b_gives_408() {
     assert_eq!(timeline(&sent), tl(&expect), "Timer A doubles from T1");
     let up = net.take_timed(CARRIER);
     assert_eq!(timeline(&up), tl(&[(32000, "408")]), "Timer B = 64*T1");
-    assert_eq!(net.account_active("acme"), 0, "permit released with the final answer");
+    assert_eq!(
+        net.account_active("acme"),
+        0,
+        "permit released with the final answer"
+    );
     net.deliver(CARRIER, uac.ack(&up[0].msg));
     drain_quiet(&mut net);
 }
@@ -56,7 +67,10 @@ fn no_answer_tries_the_failover_at_timer_b() {
     net.run_until(secs(32.0));
     assert_eq!(net.take_sent_to(SERVER).len(), 6);
     assert_eq!(timeline(&net.take_timed(FAILOVER)), tl(&[(32000, "INVITE")]));
-    assert!(net.take_sent_to(CARRIER).is_empty(), "no answer upstream while a target is left");
+    assert!(
+        net.take_sent_to(CARRIER).is_empty(),
+        "no answer upstream while a target is left"
+    );
     net.run_until(secs(64.0));
     assert_eq!(net.take_sent_to(FAILOVER).len(), 6);
     let up = net.take_timed(CARRIER);
@@ -76,15 +90,31 @@ fn ok_retransmissions_go_end_to_end_and_so_does_the_ack() {
         net.deliver(SERVER, ok.clone());
     }
     let up = net.take_timed(CARRIER);
-    let expect = [(0, "180"), (1000, "200"), (1500, "200"), (2500, "200"), (4500, "200")];
+    let expect = [
+        (0, "180"),
+        (1000, "200"),
+        (1500, "200"),
+        (2500, "200"),
+        (4500, "200"),
+    ];
     assert_eq!(timeline(&up), tl(&expect));
-    assert!(net.take_sent_to(SERVER).is_empty(), "the proxy never ACKs a 2xx itself");
+    assert!(
+        net.take_sent_to(SERVER).is_empty(),
+        "the proxy never ACKs a 2xx itself"
+    );
     let ok = &up[1].msg;
-    assert!(ok.header(HeaderName::RecordRoute).is_some(), "Record-Route echoed upstream");
+    assert!(
+        ok.header(HeaderName::RecordRoute).is_some(),
+        "Record-Route echoed upstream"
+    );
     net.deliver(CARRIER, uac.ack(ok));
     let ack = net.take_sent_to(SERVER);
     assert_eq!(labels(&ack), ["ACK"]);
-    assert_eq!(ack[0].request_uri(), Some(&b"sip:uas@127.0.0.4:5060"[..]), "to the Contact");
+    assert_eq!(
+        ack[0].request_uri(),
+        Some(&b"sip:uas@127.0.0.4:5060"[..]),
+        "to the Contact"
+    );
     assert!(ack[0].header(HeaderName::Route).is_none(), "our Route popped");
     net.deliver(CARRIER, uac.bye(ok));
     let bye = net.take_sent_to(SERVER);
@@ -102,9 +132,19 @@ fn non_2xx_is_acked_hop_by_hop_and_retransmitted_upstream_until_the_ack() {
     net.deliver(SERVER, busy.clone());
     let ack = net.take_sent_to(SERVER);
     assert_eq!(labels(&ack), ["ACK"], "the proxy ACKs the 486 itself");
-    assert_eq!(ack[0].top_via().map(|v| v.branch().map(<[u8]>::to_vec)).ok().flatten(),
-        invite.top_via().map(|v| v.branch().map(<[u8]>::to_vec)).ok().flatten(),
-        "same branch as the INVITE (§17.1.1.3)");
+    assert_eq!(
+        ack[0]
+            .top_via()
+            .map(|v| v.branch().map(<[u8]>::to_vec))
+            .ok()
+            .flatten(),
+        invite
+            .top_via()
+            .map(|v| v.branch().map(<[u8]>::to_vec))
+            .ok()
+            .flatten(),
+        "same branch as the INVITE (§17.1.1.3)"
+    );
     assert_eq!(ack[0].cseq().map(|c| c.seq).ok(), Some(1));
     assert!(header_has(&ack[0], HeaderName::To, UAS_TAG));
     net.run_until(secs(4.6));
@@ -113,7 +153,11 @@ fn non_2xx_is_acked_hop_by_hop_and_retransmitted_upstream_until_the_ack() {
     assert_eq!(timeline(&up), tl(&expect), "Timer G from T1");
     assert_eq!(net.account_active("acme"), 0);
     net.deliver(SERVER, busy);
-    assert_eq!(labels(&net.take_sent_to(SERVER)), ["ACK"], "a retransmitted 486 gets the ACK again");
+    assert_eq!(
+        labels(&net.take_sent_to(SERVER)),
+        ["ACK"],
+        "a retransmitted 486 gets the ACK again"
+    );
     assert!(net.take_sent_to(CARRIER).is_empty(), "and is not relayed");
     net.deliver(CARRIER, uac.ack(&up[0].msg));
     assert!(net.take_sent_to(SERVER).is_empty(), "the UAC's ACK is absorbed");

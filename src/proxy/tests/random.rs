@@ -167,7 +167,9 @@ impl Sim {
 
     fn due_acts(&mut self, t: Duration) {
         while self.heap.peek().is_some_and(|Reverse((at, _))| *at <= t) {
-            let Some(Reverse((_, seq))) = self.heap.pop() else { break };
+            let Some(Reverse((_, seq))) = self.heap.pop() else {
+                break;
+            };
             if let Some(act) = self.acts.remove(&seq) {
                 self.act(act);
             }
@@ -246,7 +248,11 @@ impl Sim {
             }
         }
         let stray = self.net.take_all();
-        assert!(stray.is_empty(), "sent to nobody: {:?}", stray.first().map(|s| s.0));
+        assert!(
+            stray.is_empty(),
+            "sent to nobody: {:?}",
+            stray.first().map(|s| s.0)
+        );
     }
 
     fn on_message(&mut self, addr: SocketAddr, m: Message) {
@@ -257,15 +263,26 @@ impl Sim {
             "INVITE" => self.on_invite(addr, m),
             "CANCEL" => {
                 let key = (addr, branch(&m));
-                let Some(&l) = self.by_branch.get(&key) else { panic!("CANCEL for no INVITE") };
+                let Some(&l) = self.by_branch.get(&key) else {
+                    panic!("CANCEL for no INVITE")
+                };
                 self.send(addr, respond(&m, 200, &self.legs[l].tag.clone(), None));
                 if self.legs[l].final_code.is_none() {
-                    self.after(0.01, Act::Respond { leg: l, code: 487, again: false });
+                    self.after(
+                        0.01,
+                        Act::Respond {
+                            leg: l,
+                            code: 487,
+                            again: false,
+                        },
+                    );
                 }
             }
             "ACK" => {
                 let l = to_tag(&m).and_then(|t| self.by_tag.get(&t).copied());
-                let Some(l) = l else { panic!("ACK for no leg at {addr}") };
+                let Some(l) = l else {
+                    panic!("ACK for no leg at {addr}")
+                };
                 self.legs[l].got_ack = true;
             }
             "BYE" => {
@@ -300,7 +317,11 @@ impl Sim {
             sent_bye: false,
         });
         let d = 0.05 + self.rng.f64() * 3.0;
-        let r = |code| Act::Respond { leg: l, code, again: false };
+        let r = |code| Act::Respond {
+            leg: l,
+            code,
+            again: false,
+        };
         match self.rng.u8(..10) {
             0..=3 => {
                 let ring = 0.1 + self.rng.f64() * 5.0;
@@ -316,7 +337,14 @@ impl Sim {
         }
         if self.rng.u8(..3) == 0 {
             for code in [200, 486, 503] {
-                self.after(d + 6.0, Act::Respond { leg: l, code, again: true });
+                self.after(
+                    d + 6.0,
+                    Act::Respond {
+                        leg: l,
+                        code,
+                        again: true,
+                    },
+                );
             }
         }
     }
@@ -328,7 +356,9 @@ impl Sim {
             return;
         }
         let i = m.call_id().ok().and_then(|c| self.by_call_id.get(c).copied());
-        let Some(i) = i else { panic!("response for no call at {addr}") };
+        let Some(i) = i else {
+            panic!("response for no call at {addr}")
+        };
         let c = &mut self.calls[i];
         assert_eq!(c.uac.addr, addr, "INVITE response sent to the wrong place");
         let tag = String::from_utf8_lossy(&to_tag(&m).unwrap_or_default()).into_owned();
@@ -384,13 +414,22 @@ fn three_hundred_random_calls_leave_nothing_behind() {
 fn check_outcomes(sim: &Sim, seed: u64) {
     let mut tally: HashMap<u16, usize> = HashMap::new();
     for (i, c) in sim.calls.iter().enumerate() {
-        let Some((first, tag)) = c.finals.first() else { panic!("seed {seed}: call {i} got no final") };
+        let Some((first, tag)) = c.finals.first() else {
+            panic!("seed {seed}: call {i} got no final")
+        };
         *tally.entry(*first).or_default() += 1;
         for (code, t) in &c.finals {
-            assert_eq!((code, t), (first, tag), "seed {seed}: call {i} got two different finals");
+            assert_eq!(
+                (code, t),
+                (first, tag),
+                "seed {seed}: call {i} got two different finals"
+            );
         }
         if *first < 300 {
-            assert!(c.bye_sent || c.got_bye, "seed {seed}: answered call {i} never hung up");
+            assert!(
+                c.bye_sent || c.got_bye,
+                "seed {seed}: answered call {i} never hung up"
+            );
         }
     }
     for (l, leg) in sim.legs.iter().enumerate() {
@@ -399,7 +438,11 @@ fn check_outcomes(sim: &Sim, seed: u64) {
             None => continue,
         }
         if leg.final_code == Some(200) {
-            let cid = leg.invite.call_id().ok().and_then(|c| sim.by_call_id.get(c).copied());
+            let cid = leg
+                .invite
+                .call_id()
+                .ok()
+                .and_then(|c| sim.by_call_id.get(c).copied());
             let finals = cid.map(|i| &sim.calls[i].finals);
             assert!(
                 leg.got_bye || leg.sent_bye,
@@ -409,6 +452,9 @@ fn check_outcomes(sim: &Sim, seed: u64) {
         }
     }
     for code in [200, 486, 487] {
-        assert!(tally.get(&code).is_some_and(|n| *n > 5), "seed {seed}: few {code}: {tally:?}");
+        assert!(
+            tally.get(&code).is_some_and(|n| *n > 5),
+            "seed {seed}: few {code}: {tally:?}"
+        );
     }
 }
