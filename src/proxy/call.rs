@@ -91,6 +91,8 @@ pub struct Call {
     pub pop_routes: usize,
     /// Whether this INVITE creates a dialog (Record-Route, permits) or is a re-INVITE.
     pub initial: bool,
+    /// The deadline of this call's live entry in the timer heap.
+    pub armed: Option<Instant>,
 }
 
 impl Call {
@@ -165,6 +167,7 @@ impl Core {
             unavailable: false,
             pop_routes,
             initial: true,
+            armed: None,
         };
         self.calls.insert(key, call);
         self.attempt_next(now, svc, key);
@@ -183,7 +186,16 @@ impl Core {
             return;
         }
         let due = call.next_timeout();
-        self.arm(due, TimerKey::Call(key));
+        // One live heap entry per call: re-arm only when the new deadline is earlier than the
+        // one already armed (the armed one fires, and settles the call again).
+        let Some(due) = due else { return };
+        if call.armed.is_some_and(|armed| armed <= due) {
+            return;
+        }
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.armed = Some(due);
+        }
+        self.timers.arm(due, TimerKey::Call(key));
     }
 
     /// Sends the call to its next usable target, or gives the final answer when none is left.
@@ -438,6 +450,10 @@ impl Core {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
+        if call.armed.is_some_and(|armed| armed > now) {
+            return; // a stale entry: the call re-armed later
+        }
+        call.armed = None;
         if call.delay_deadline().is_some_and(|d| d <= now) {
             call.phase = Phase::Trying;
             self.attempt_next(now, svc, key);

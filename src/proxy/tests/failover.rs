@@ -212,8 +212,6 @@ fn answer_on(net: &mut Net, uac: &mut Uac, inv: &Message) {
 /// SPEC §2: a carrier's `concurrency` is "max concurrent calls through this carrier, both
 /// directions", and §4: "a call counts against its account and its carrier".
 #[test]
-#[ignore = "BUG: inbound calls take no permit of the carrier they come from (only outbound \
-            targets are counted), so a carrier's concurrency never limits inbound calls"]
 fn inbound_call_counts_against_its_carrier() {
     let fx = Fixture::loopback().edit_carrier("carrier-a", |c| c.concurrency = 1);
     let mut net = Net::new(fx.build());

@@ -188,8 +188,6 @@ fn header_has(m: &Message, name: HeaderName, needle: &str) -> bool {
 /// Every `settle` pushes a heap entry (lazy deletion); a stale entry that fires re-arms the
 /// call again, so the duplicates never drain while the call lives.
 #[test]
-#[ignore = "BUG: timer heap entries grow by one per message on a call and never shrink while it \
-            lives (51 provisionals: 52 entries, all firing together at every deadline)"]
 fn timer_entries_stay_bounded_on_a_long_ringing_call() {
     let mut net = Net::loopback();
     let (_, invite) = start(&mut net, 1, SERVER);
