@@ -259,6 +259,8 @@ impl Core {
         let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
         let Some(call) = self.calls.get(&key) else { return };
         let call_target = call.next_target.saturating_sub(1);
+        let realms: Vec<&str> =
+            std::iter::once(call.snap.proxy.realm.as_str()).chain(call.snap.server_realms.iter().map(String::as_str)).collect();
         let rr = if call.initial {
             self.record_routes(&call.request, call.in_transport, transport)
         } else {
@@ -275,6 +277,7 @@ impl Core {
                 headers: &target.headers,
                 identity: target.identity.as_ref(),
                 pai_host: &self.cfg.advertise,
+                our_realms: &realms,
             },
         );
         let Ok(request) = Message::parse(bytes.clone()) else {

@@ -45,6 +45,9 @@ pub struct Forward<'a> {
     pub identity: Option<&'a Identity>,
     /// Host for a P-Asserted-Identity we add.
     pub pai_host: &'a str,
+    /// Realms whose `Proxy-Authorization` is ours to consume (removed before forwarding, as
+    /// Kamailio's `consume_credentials`): the PBX's credentials never leak to a carrier.
+    pub our_realms: &'a [&'a str],
 }
 
 /// Applies a `Forward` to a received request; `src` stamps received/rport (RFC 3581).
@@ -56,6 +59,7 @@ pub fn forward(msg: &Message, src: SocketAddr, f: &Forward<'_>) -> Bytes {
     max_forwards(msg, &mut ed);
     stamp_received(msg, src, &mut ed);
     pop_routes(msg, f.pop_routes, &mut ed);
+    consume_credentials(msg, f.our_realms, &mut ed);
     ed.prepend_via(f.via.as_bytes());
     // Inserts at one offset keep their order, so the first value ends up on top.
     for rr in f.record_route {
@@ -125,6 +129,17 @@ fn rport_span(msg: &Message, via: &[u8]) -> Option<crate::sip::Span> {
         from = at;
     }
     None
+}
+
+/// Removes `Proxy-Authorization` headers answering a challenge of one of our realms.
+fn consume_credentials(msg: &Message, realms: &[&str], ed: &mut Editor<'_>) {
+    for h in msg.headers_named(HeaderName::ProxyAuthorization) {
+        let ours = header::parse_credentials(msg.slice(h.value))
+            .is_ok_and(|c| realms.iter().any(|r| c.realm.eq_ignore_ascii_case(r.as_bytes())));
+        if ours {
+            ed.remove_header(h);
+        }
+    }
 }
 
 /// Removes the first `n` Route values (ours), keeping the others on their lines.

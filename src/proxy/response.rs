@@ -250,6 +250,7 @@ impl Core {
             headers: &[],
             identity: None,
             pai_host: "",
+            our_realms: &[],
         };
         let bytes = forward::forward(&msg, input.src, &f);
         if is_ack {

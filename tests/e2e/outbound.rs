@@ -73,7 +73,6 @@ fn wrong_password_gets_403() {
 }
 
 #[test]
-#[ignore = "BUG: the PBX's Proxy-Authorization for our realm is forwarded to the carrier (no consume_credentials)"]
 fn credentials_for_our_realm_are_not_forwarded() {
     let (net, _proxy) = start();
     let pbx = Ua::bind(&net, PBX);
