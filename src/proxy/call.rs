@@ -12,6 +12,7 @@ use tracing::debug;
 use super::dialog::Dialog;
 use super::forward::{self, Forward};
 use super::local::{LocalResponse, Reply};
+use super::oneshot::Kind;
 use super::timers::TimerKey;
 use super::{Core, Event, Input, TxnKey};
 use crate::config::{Snapshot, Transport};
@@ -259,8 +260,9 @@ impl Core {
         let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
         let Some(call) = self.calls.get(&key) else { return };
         let call_target = call.next_target.saturating_sub(1);
-        let realms: Vec<&str> =
-            std::iter::once(call.snap.proxy.realm.as_str()).chain(call.snap.server_realms.iter().map(String::as_str)).collect();
+        let realms: Vec<&str> = std::iter::once(call.snap.proxy.realm.as_str())
+            .chain(call.snap.server_realms.iter().map(String::as_str))
+            .collect();
         let rr = if call.initial {
             self.record_routes(&call.request, call.in_transport, transport)
         } else {
@@ -445,7 +447,7 @@ impl Core {
         b.txn.cancel_sent(now);
         b.cancel_pending = false;
         let cancel = forward::cancel(&b.request);
-        self.send(b.dest, b.transport, b.conn, cancel);
+        self.send_oneshot(now, (b.id, Kind::Cancel), cancel, b.dest, b.transport, b.conn);
     }
 
     /// Every timer of a call.

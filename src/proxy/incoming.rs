@@ -52,6 +52,7 @@ impl Core {
                 TimerKey::Call(k) => self.call_timeout(now, snap, svc, k),
                 TimerKey::Relay(k) => self.relay_timeout(now, k),
                 TimerKey::Answered(k) => self.answered_timeout(now, k),
+                TimerKey::Oneshot(id, kind) => self.oneshot_timeout(now, (id, kind)),
                 TimerKey::Sweep => self.sweep_dialogs(now),
             }
         }

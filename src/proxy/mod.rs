@@ -16,6 +16,7 @@ mod forward;
 mod incoming;
 pub mod keepalive;
 mod local;
+mod oneshot;
 mod register;
 pub mod registrar;
 mod response;
@@ -114,6 +115,8 @@ pub struct Core {
     /// Locally answered non-INVITE requests: key → last response, for retransmissions.
     answered: HashMap<TxnKey, local::Answered>,
     dialogs: Dialogs,
+    /// CANCELs and race BYEs in flight, by (branch id, kind).
+    oneshots: HashMap<(u64, oneshot::Kind), oneshot::Oneshot>,
     /// Keep-alive pings in flight by branch id, and when each carrier is due next.
     pings: HashMap<u64, keepalive::Ping>,
     keepalive_next: HashMap<String, Instant>,
@@ -173,6 +176,7 @@ impl Core {
             answered: HashMap::new(),
             dialogs: Dialogs::default(),
             pings: HashMap::new(),
+            oneshots: HashMap::new(),
             keepalive_next: HashMap::new(),
             out_regs: HashMap::new(),
             reg_branches: HashMap::new(),
@@ -201,7 +205,7 @@ impl Core {
     pub fn counts(&self) -> CoreCounts {
         CoreCounts {
             calls: self.calls.len(),
-            relays: self.relays.len() + self.answered.len(),
+            relays: self.relays.len() + self.answered.len() + self.oneshots.len(),
             dialogs: self.dialogs.len(),
             timers: self.timers.len(),
         }

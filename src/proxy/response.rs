@@ -13,6 +13,7 @@ use super::call::{relayed_final, Branch, Failure, Phase};
 use super::forward::{self, Forward};
 use super::incoming::uri_transport;
 use super::local::{LocalResponse, Reply};
+use super::oneshot::Kind;
 use super::timers::TimerKey;
 use super::{Core, Event, Input, Transmit, TxnKey};
 use crate::config::{Snapshot, Transport};
@@ -59,8 +60,16 @@ impl Core {
         if self.ping_response(svc, id, &msg) || self.register_response(now, snap, svc, id, &msg) {
             return;
         }
+        let kind = match msg.cseq().map(|c| c.method) {
+            Ok(Method::Cancel) => Some(Kind::Cancel),
+            Ok(Method::Bye) => Some(Kind::Bye),
+            _ => None,
+        };
+        if kind.is_some_and(|k| self.oneshot_response(now, (id, k), code)) {
+            return;
+        }
         // Our CANCEL shares its INVITE's branch: its response must not count as the INVITE's.
-        if msg.cseq().is_ok_and(|c| c.method_bytes == b"CANCEL") {
+        if kind == Some(Kind::Cancel) {
             debug!(src = %input.src, code, "response to our CANCEL absorbed");
             return;
         }
@@ -188,7 +197,7 @@ impl Core {
                 self.send(b.dest, b.transport, b.conn, ack);
                 let via = forward::via(b.transport, &self.cfg.advertise, self.port(b.transport), bye_id);
                 let bye = forward::in_dialog(&b.request, msg, "BYE", &via, 1);
-                self.send(b.dest, b.transport, b.conn, bye);
+                self.send_oneshot(now, (bye_id, Kind::Bye), bye, b.dest, b.transport, b.conn);
             }
             ClientInviteAction::SendAck => {
                 let ack = forward::ack(&b.request, msg);

@@ -14,6 +14,8 @@ pub enum TimerKey {
     Call(TxnKey),
     Relay(TxnKey),
     Answered(TxnKey),
+    /// A CANCEL or BYE the proxy sent on its own behalf.
+    Oneshot(u64, super::oneshot::Kind),
     /// Periodic sweep of the dialog table (`max_call_duration`).
     Sweep,
 }

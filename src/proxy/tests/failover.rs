@@ -86,10 +86,12 @@ fn answer_timeout_with_no_target_left_gives_408() {
     net.deliver(SERVER, respond(&invite, 183, UAS_TAG, Some(SERVER)));
     net.take_sent_to(CARRIER);
     net.run_until(secs(5.0));
-    assert_eq!(timeline(&net.take_timed(SERVER)), tl(&[(5000, "CANCEL")]));
+    let cancel = net.take_timed(SERVER);
+    assert_eq!(timeline(&cancel), tl(&[(5000, "CANCEL")]));
     let up = net.take_timed(CARRIER);
     assert_eq!(timeline(&up), tl(&[(5000, "408")]));
     net.deliver(CARRIER, uac.ack(&up[0].msg));
+    net.deliver(SERVER, respond(&cancel[0].msg, 200, UAS_TAG, None));
     net.deliver(SERVER, respond(&invite, 487, UAS_TAG, None));
     assert_eq!(labels(&net.take_sent_to(SERVER)), ["ACK"]);
     drain_quiet(&mut net);
