@@ -47,9 +47,11 @@ pub enum Layout {
     DirFile,
 }
 
-/// A key as TOML writes it: bare when it is `[A-Za-z0-9_-]+`, else a quoted basic string.
+/// A key as TOML writes it: bare when it is `[A-Za-z0-9_-]+` and does not start with a digit
+/// (numbers such as DIDs are always quoted), else a quoted basic string.
 pub(crate) fn key(k: &str) -> String {
-    let bare = !k.is_empty()
+    let bare = !k.starts_with(|c: char| c.is_ascii_digit())
+        && !k.is_empty()
         && k.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if bare {
@@ -123,6 +125,7 @@ mod tests {
         assert_eq!(key("auth_user"), "auth_user");
         assert_eq!(key("X-Account"), "X-Account");
         assert_eq!(key("+14155550100"), "\"+14155550100\"");
+        assert_eq!(key("14155550100"), "\"14155550100\"");
         assert_eq!(key("a b"), "\"a b\"");
     }
 

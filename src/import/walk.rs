@@ -40,6 +40,34 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Fields of older trunkstore documents (outside seeds 000–002) and why they do not carry over.
+const LEGACY: &[(&str, &str)] = &[
+    ("server_type", "a UI label of old trunkstore documents; remove it"),
+    ("monitor", "trunkgate pings carriers, not servers; remove it"),
+    (
+        "permissions",
+        "per-user UI permissions have no equivalent; remove it",
+    ),
+    ("auth_realm", "set auth.realm on each password server instead"),
+    ("credits", "trunkgate does no billing; remove it"),
+    (
+        "inbound_trunks",
+        "trunkgate has one `trunks` limit for both directions; fold it into account.trunks",
+    ),
+    ("DIDs_Unassigned", "unassigned numbers route nowhere; remove it"),
+];
+
+/// " (did you mean `x`?)" for a close allowed key.
+fn hint(k: &str, allowed: &[&str]) -> String {
+    allowed
+        .iter()
+        .map(|a| (strsim::normalized_damerau_levenshtein(a, k), *a))
+        .filter(|(score, _)| *score >= 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, a)| format!(" (did you mean `{a}`?)"))
+        .unwrap_or_default()
+}
+
 impl Walk {
     /// Records an error at `path`.
     pub fn err(&mut self, path: &str, message: impl Into<String>) {
@@ -77,13 +105,13 @@ impl Walk {
             if allowed.contains(&k.as_str()) || skip(k) {
                 continue;
             }
-            let hint = allowed
-                .iter()
-                .filter(|a| strsim::jaro_winkler(a, k) > 0.85)
-                .map(|a| format!(" (did you mean `{a}`?)"))
-                .next()
-                .unwrap_or_default();
-            let msg = format!("unknown field{hint}: trunkgate cannot carry it over");
+            let msg = match LEGACY.iter().find(|(name, _)| name == k) {
+                Some((_, why)) => format!("not carried over: {why}"),
+                None => format!(
+                    "unknown field{}: trunkgate cannot carry it over",
+                    hint(k, allowed)
+                ),
+            };
             self.err(&join(path, k), msg);
         }
     }
@@ -191,6 +219,19 @@ mod tests {
         assert_eq!(w.errors.len(), 1);
         assert_eq!(w.errors[0].path, "servers[0].options.inbound_fromat");
         assert!(w.errors[0].message.contains("did you mean `inbound_format`"));
+        assert_eq!(hint("server_type", &["server_name"]), "");
+    }
+
+    #[test]
+    fn legacy_fields_explained() {
+        let mut w = Walk::default();
+        let m = json!({"server_type": "FreePBX"});
+        w.check_keys(m.as_object().unwrap(), "servers[0]", &["name"], |_| false);
+        assert!(
+            w.errors[0].message.contains("UI label"),
+            "{}",
+            w.errors[0].message
+        );
     }
 
     #[test]
