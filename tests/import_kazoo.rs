@@ -277,3 +277,34 @@ fn unreadable_and_malformed_inputs_exit_1() {
     assert_eq!(code, 1);
     assert!(err.contains("(json): line 1"), "{err}");
 }
+
+/// The first ```json and ```toml blocks of docs/migrating-from-trunkstore.md.
+fn guide_blocks() -> (String, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/migrating-from-trunkstore.md");
+    let text = std::fs::read_to_string(path).unwrap();
+    let block = |fence: &str| {
+        let start = text.find(fence).unwrap() + fence.len();
+        let len = text[start..].find("```").unwrap();
+        text[start..start + len].to_owned()
+    };
+    (block("```json\n"), block("```toml\n"))
+}
+
+#[test]
+fn migration_guide_example_is_what_the_command_prints() {
+    let dir = scratch("guide");
+    let (json, expected) = guide_blocks();
+    std::fs::write(dir.join("acme.json"), json).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_trunkgate"))
+        .args(["import-kazoo", "acme.json", "--account-id", "acme"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}
