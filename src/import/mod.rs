@@ -23,6 +23,7 @@ pub struct ImportError {
     /// JSON path, e.g. `servers[0].options.dynamic_flags` (`data.` in front for a wrapped
     /// document); `(json)` for a syntax error.
     pub path: String,
+    /// What is wrong and, where there is one, what to do about it.
     pub message: String,
 }
 
