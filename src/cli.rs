@@ -42,6 +42,20 @@ pub enum Command {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Convert a Kazoo trunkstore connectivity document (JSON) into a TOML connectivity
+    /// document on stdout.
+    ImportKazoo {
+        /// The body of GET /v2/accounts/{ACCOUNT_ID}/connectivity/{CONNECTIVITY_ID}, bare or
+        /// wrapped in {"data": ...}.
+        file: PathBuf,
+        /// account_id to write (default: the document's pvt_account_id).
+        #[arg(long)]
+        account_id: Option<String>,
+        /// Write the keys of the connectivity table at the top level (a file for
+        /// [proxy].connectivity_dir) instead of a [[connectivity]] table to append to the config.
+        #[arg(long)]
+        as_dir_file: bool,
+    },
 }
 
 /// Runs a command; returns the process exit code.
@@ -55,6 +69,42 @@ pub fn run(cli: Cli) -> i32 {
             to,
             user,
         } => route(&config, &from, &to, user.as_deref()),
+        Command::ImportKazoo {
+            file,
+            account_id,
+            as_dir_file,
+        } => import_kazoo(&file, account_id.as_deref(), as_dir_file),
+    }
+}
+
+/// `trunkgate import-kazoo`: the TOML on stdout and exit 0, or every field that cannot be
+/// carried over on stderr (`FILE: JSON_PATH: message`) and exit 1.
+fn import_kazoo(file: &Path, account_id: Option<&str>, as_dir_file: bool) -> i32 {
+    let name = file.display().to_string();
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{name}: cannot read: {e}");
+            return 1;
+        }
+    };
+    let layout = if as_dir_file {
+        crate::import::Layout::DirFile
+    } else {
+        crate::import::Layout::Config
+    };
+    match crate::import::kazoo_to_toml(&text, account_id, layout, &name) {
+        Ok(toml) => {
+            print!("{toml}");
+            0
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{name}: {e}");
+            }
+            eprintln!("{name}: {errors}");
+            1
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod policy;
 pub mod proxy;
 pub mod runtime;
