@@ -326,7 +326,16 @@ impl Core {
                 Transport::Tcp => ";transport=tcp",
                 Transport::Tls => ";transport=tls",
             };
-            format!("<sip:{}:{}{tp};lr;tg={sig}>", self.cfg.advertise, self.port(t))
+            let mut s = String::with_capacity(64);
+            s.push_str("<sip:");
+            s.push_str(&self.cfg.advertise);
+            s.push(':');
+            forward::push_u64(&mut s, u64::from(self.port(t)));
+            s.push_str(tp);
+            s.push_str(";lr;tg=");
+            s.push_str(&sig);
+            s.push('>');
+            s
         };
         if inbound == outbound {
             vec![one(outbound)]

@@ -1,46 +1,74 @@
 //! Dialog tracking and our signed Record-Route.
 //!
 //! Every initial request we relay gets `Record-Route: <sip:ADVERTISE:PORT;lr;tg=SIG>` where
-//! SIG = HMAC-SHA256(secret, Call-ID ‖ 0 ‖ From-tag) truncated to 8 bytes. In-dialog requests
-//! come back with that URI as their top Route; we relay them only if the signature checks out
-//! for the request's From tag or To tag (either direction of the dialog). That check needs no
-//! state, so it survives a restart as long as the secret does.
+//! SIG = SipHash-2-4 keyed with 128 bits of the process secret over Call-ID ‖ 0 ‖ From-tag, as
+//! 16 hex digits. SipHash is a keyed PRF built for short inputs: a 64-bit tag is as hard to
+//! forge as it is long, at a fraction of an HMAC-SHA256's cost on every in-dialog request.
+//! In-dialog requests come back with that URI as their top Route; we relay them only if the
+//! signature checks out for the request's From tag or To tag (either direction of the dialog).
+//! That check needs no state, so it survives a restart as long as the secret does.
 
 use std::collections::HashMap;
+use std::hash::Hasher;
 use std::time::Instant;
 
 use bytes::Bytes;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 use crate::policy::limits::Permit;
 
 /// Signs and verifies Record-Route parameters.
 pub struct RouteSigner {
-    secret: [u8; 32],
+    k0: u64,
+    k1: u64,
 }
 
 impl RouteSigner {
     pub fn new(secret: [u8; 32]) -> RouteSigner {
-        RouteSigner { secret }
+        let word = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&secret[i..i + 8]);
+            u64::from_le_bytes(b)
+        };
+        // Bytes 16..32 of the secret: the nonce HMAC keys with the whole secret, but a
+        // distinct key here keeps the two uses apart.
+        RouteSigner {
+            k0: word(16),
+            k1: word(24),
+        }
+    }
+
+    fn tag(&self, call_id: &[u8], from_tag: &[u8]) -> u64 {
+        #[allow(deprecated)]
+        let mut h = std::hash::SipHasher::new_with_keys(self.k0, self.k1);
+        h.write(call_id);
+        h.write_u8(0);
+        h.write(from_tag);
+        h.finish()
     }
 
     /// The 16-hex-digit signature for a dialog.
     pub fn sign(&self, call_id: &[u8], from_tag: &[u8]) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).expect("any key size");
-        mac.update(call_id);
-        mac.update(&[0]);
-        mac.update(from_tag);
-        let out = mac.finalize().into_bytes();
-        out[..8].iter().map(|b| format!("{b:02x}")).collect()
+        let mut out = String::with_capacity(16);
+        super::forward::push_hex(&mut out, self.tag(call_id, from_tag));
+        out
     }
 
     /// True when `sig` is valid for the dialog in either direction.
     pub fn verify(&self, sig: &[u8], call_id: &[u8], from_tag: &[u8], to_tag: Option<&[u8]>) -> bool {
         use subtle::ConstantTimeEq;
-        let ok = |tag: &[u8]| bool::from(self.sign(call_id, tag).as_bytes().ct_eq(sig));
+        let Some(sig) = parse_hex(sig) else { return false };
+        let ok = |tag: &[u8]| bool::from(self.tag(call_id, tag).ct_eq(&sig));
         ok(from_tag) || to_tag.is_some_and(ok)
     }
+}
+
+/// 16 hex digits (either case) as a u64.
+fn parse_hex(s: &[u8]) -> Option<u64> {
+    if s.len() != 16 {
+        return None;
+    }
+    s.iter()
+        .try_fold(0u64, |n, c| Some(n << 4 | u64::from((*c as char).to_digit(16)?)))
 }
 
 /// An established (answered) call: it holds the call's permits until it ends.

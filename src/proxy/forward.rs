@@ -15,9 +15,34 @@ use crate::sip::{Editor, HeaderName, Message};
 /// Our branch cookie: RFC 3261 magic plus a marker so our own branches are recognisable.
 pub const BRANCH_PREFIX: &str = "z9hG4bK-tg";
 
-/// The branch parameter for a branch id.
-pub fn branch(id: u64) -> String {
-    format!("{BRANCH_PREFIX}{id:016x}")
+/// Appends the branch parameter value for a branch id.
+pub fn push_branch(s: &mut String, id: u64) {
+    s.push_str(BRANCH_PREFIX);
+    push_hex(s, id);
+}
+
+/// Appends `n` as 16 lower-case hex digits (no `format!` on the hot path).
+pub fn push_hex(s: &mut String, n: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..16).rev() {
+        s.push(char::from(HEX[((n >> (i * 4)) & 0xf) as usize]));
+    }
+}
+
+/// Appends a number in decimal.
+pub fn push_u64(s: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(buf[i..].iter().map(|b| char::from(*b)));
 }
 
 /// The branch id of one of our branches, `None` for anybody else's.
@@ -83,7 +108,9 @@ fn max_forwards(msg: &Message, ed: &mut Editor<'_>) {
     let n = header::parse_u32(msg.slice(h.value))
         .unwrap_or(70)
         .saturating_sub(1);
-    ed.replace_header_value(h, n.to_string().as_bytes());
+    let mut v = String::with_capacity(3);
+    push_u64(&mut v, u64::from(n));
+    ed.replace_header_value(h, v.as_bytes());
 }
 
 /// RFC 3581 / RFC 3261 §18.2.1: add `received` when the top Via's host differs from the source
@@ -197,13 +224,16 @@ fn name_addr(id: &Identity, host: &[u8], port: Option<u16>, params: &[u8]) -> St
 
 /// Our Via value for a branch.
 pub fn via(transport: Transport, host: &str, port: u16, branch_id: u64) -> String {
-    format!(
-        "SIP/2.0/{} {}:{};branch={}",
-        transport.via_name(),
-        host,
-        port,
-        branch(branch_id)
-    )
+    let mut s = String::with_capacity(48 + host.len());
+    s.push_str("SIP/2.0/");
+    s.push_str(transport.via_name());
+    s.push(' ');
+    s.push_str(host);
+    s.push(':');
+    push_u64(&mut s, u64::from(port));
+    s.push_str(";branch=");
+    push_branch(&mut s, branch_id);
+    s
 }
 
 /// CANCEL for a forwarded INVITE (RFC 3261 §9.1): same Request-URI, top Via, Call-ID, From, To
@@ -290,7 +320,8 @@ mod tests {
 
     #[test]
     fn branch_round_trip() {
-        let b = branch(0xdead_beef);
+        let mut b = String::new();
+        push_branch(&mut b, 0xdead_beef);
         assert!(b.starts_with("z9hG4bK"));
         assert_eq!(branch_id(b.as_bytes()), Some(0xdead_beef));
         assert_eq!(branch_id(b"z9hG4bK776asdhds"), None);

@@ -96,7 +96,7 @@ impl Core {
         self.events.push_back(Event::Request {
             method: method_label(method),
         });
-        let Some(key) = self.sanity(&msg, input) else {
+        let Some((key, to_tag)) = self.sanity(&msg, input) else {
             return;
         };
         match method {
@@ -110,7 +110,6 @@ impl Core {
         if let Some(resp) = self.reqinit(&msg) {
             return self.answer(now, key, &msg, input, resp);
         }
-        let to_tag = msg.to().ok().and_then(|t| t.tag()).is_some();
         if to_tag {
             self.in_dialog(now, snap, svc, input, msg, key);
         } else {
@@ -119,18 +118,23 @@ impl Core {
     }
 
     /// RFC 3261 §16.3 request validation: the headers every transaction needs must decode and
-    /// the CSeq method must match. Answers 400 when it can; returns the transaction key.
-    fn sanity(&mut self, msg: &Message, input: &Input) -> Option<TxnKey> {
+    /// the CSeq method must match. Answers 400 when it can; returns the transaction key and
+    /// whether the request is in-dialog (To tag). Each header is decoded once here.
+    fn sanity(&mut self, msg: &Message, input: &Input) -> Option<(TxnKey, bool)> {
+        let to = msg.to();
         let ok = msg.check_core_headers().is_ok()
             && msg.call_id().is_ok()
             && msg.from().is_ok()
-            && msg.to().is_ok()
+            && to.is_ok()
             && msg
                 .request_uri()
                 .is_some_and(|u| header::parse_uri(u).is_ok_and(|u| u.headers.is_none()));
-        let key = msg.top_via().ok().map(|_| self.key(msg, Class::of(msg.method())));
+        let key = msg
+            .top_via()
+            .ok()
+            .map(|via| self.key_of(msg, &via, Class::of(msg.method())));
         match (ok, key) {
-            (true, Some(k)) => Some(k),
+            (true, Some(k)) => Some((k, to.is_ok_and(|t| t.tag().is_some()))),
             (false, Some(_)) if msg.method() != Some(Method::Ack) => {
                 self.answer_stateless(msg, input, LocalResponse::new(400));
                 None
@@ -142,18 +146,23 @@ impl Core {
     /// The transaction key of a request for a class (RFC 3261 §17.2.3; RFC 2543 fallback
     /// without the magic cookie: Call-ID, CSeq number and From tag stand in for the branch).
     pub(super) fn key(&self, msg: &Message, class: Class) -> TxnKey {
+        match msg.top_via() {
+            Ok(via) => self.key_of(msg, &via, class),
+            Err(_) => TxnKey(self.hasher.hash_one(class)),
+        }
+    }
+
+    fn key_of(&self, msg: &Message, via: &header::Via<'_>, class: Class) -> TxnKey {
         let mut h = self.hasher.build_hasher();
         class.hash(&mut h);
-        if let Ok(via) = msg.top_via() {
-            via.host_raw.hash(&mut h);
-            via.port.hash(&mut h);
-            match via.branch() {
-                Some(b) if b.len() > 7 && b.starts_with(b"z9hG4bK") => b.hash(&mut h),
-                _ => {
-                    msg.call_id().unwrap_or(b"").hash(&mut h);
-                    msg.cseq().map(|c| c.seq).unwrap_or(0).hash(&mut h);
-                    msg.from().ok().and_then(|f| f.tag()).hash(&mut h);
-                }
+        via.host_raw.hash(&mut h);
+        via.port.hash(&mut h);
+        match via.branch() {
+            Some(b) if b.len() > 7 && b.starts_with(b"z9hG4bK") => b.hash(&mut h),
+            _ => {
+                msg.call_id().unwrap_or(b"").hash(&mut h);
+                msg.cseq().map(|c| c.seq).unwrap_or(0).hash(&mut h);
+                msg.from().ok().and_then(|f| f.tag()).hash(&mut h);
             }
         }
         TxnKey(h.finish())
@@ -181,8 +190,11 @@ impl Core {
         if let Some(options) = unsupported(msg) {
             return Some(LocalResponse::new(420).header("Unsupported", options));
         }
+        // Only Via values that mention our host are decoded (a cheap substring test first).
+        let ours = memchr::memmem::Finder::new(self.cfg.advertise.as_bytes());
         let looped = msg
             .header_values(HeaderName::Via)
+            .filter(|v| ours.find(v).is_some())
             .filter_map(|v| header::parse_via(v).ok())
             .any(|v| {
                 v.host_raw == self.cfg.advertise.as_bytes()

@@ -239,7 +239,9 @@ impl Core {
     }
 
     fn new_tag(&mut self) -> String {
-        format!("{:016x}", self.rng.u64(..))
+        let mut s = String::with_capacity(16);
+        forward::push_hex(&mut s, self.rng.u64(..));
+        s
     }
 
     fn arm(&mut self, at: Option<Instant>, key: TimerKey) {

@@ -26,6 +26,7 @@
 //! simulated `Instant` still needs a real base. Use [`Net::with_clock`] to pass it in.
 
 pub mod build;
+pub mod workload;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
