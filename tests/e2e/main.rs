@@ -7,4 +7,5 @@ mod calls;
 mod checks;
 mod lifecycle;
 mod outbound;
+mod routing;
 mod sipp;
