@@ -8,4 +8,5 @@ mod checks;
 mod lifecycle;
 mod outbound;
 mod routing;
+mod routing_out;
 mod sipp;
