@@ -8,5 +8,6 @@ mod checks;
 mod lifecycle;
 mod outbound;
 mod routing;
+mod routing_callerid;
 mod routing_out;
 mod sipp;
