@@ -9,5 +9,6 @@ mod lifecycle;
 mod outbound;
 mod routing;
 mod routing_callerid;
+mod routing_failover;
 mod routing_out;
 mod sipp;
