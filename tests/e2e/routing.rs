@@ -43,7 +43,12 @@ fn relays_to_the_server_with_every_inbound_format() {
             "inbound_format = \"1npan\"",
             &[("+14155550120", ""), ("+442079460001", "")],
         ),
-        ip_server("strip", 11, "inbound_format = \"strip_plus\"", &[("+14155550130", "")]),
+        ip_server(
+            "strip",
+            11,
+            "inbound_format = \"strip_plus\"",
+            &[("+14155550130", "")],
+        ),
         username.to_string(),
     ]
     .concat();
@@ -62,13 +67,43 @@ fn relays_to_the_server_with_every_inbound_format() {
     answer(&caller, &e164, &mut call, &inv);
     hang_up(&caller, &e164, &mut call);
 
-    relayed_to(&net, &caller, &npan, "+14155550110", "sip:4155550110@127.0.N.9:5060");
-    relayed_to(&net, &caller, &one, "14155550120", "sip:14155550120@127.0.N.10:5060");
-    relayed_to(&net, &caller, &strip, "4155550130", "sip:14155550130@127.0.N.11:5060");
+    relayed_to(
+        &net,
+        &caller,
+        &npan,
+        "+14155550110",
+        "sip:4155550110@127.0.N.9:5060",
+    );
+    relayed_to(
+        &net,
+        &caller,
+        &one,
+        "14155550120",
+        "sip:14155550120@127.0.N.10:5060",
+    );
+    relayed_to(
+        &net,
+        &caller,
+        &strip,
+        "4155550130",
+        "sip:14155550130@127.0.N.11:5060",
+    );
     relayed_to(&net, &caller, &user, "+14155550140", "sip:pbx9@127.0.N.12:5060");
     // npan / 1npan apply to NANP numbers only: others go as E.164.
-    relayed_to(&net, &caller, &npan, "+442079460000", "sip:+442079460000@127.0.N.9:5060");
-    relayed_to(&net, &caller, &one, "011442079460001", "sip:+442079460001@127.0.N.10:5060");
+    relayed_to(
+        &net,
+        &caller,
+        &npan,
+        "+442079460000",
+        "sip:+442079460000@127.0.N.9:5060",
+    );
+    relayed_to(
+        &net,
+        &caller,
+        &one,
+        "011442079460001",
+        "sip:+442079460001@127.0.N.10:5060",
+    );
     for ua in [&e164, &npan, &one, &strip, &user] {
         quiet(ua, 10);
     }
@@ -111,9 +146,27 @@ fn did_numbers_exact_national_and_range() {
     let _proxy = start_with(&net, "", &body);
     let caller = Ua::bind(&net, CARRIER_A);
     let server = Ua::bind(&net, SERVER);
-    relayed_to(&net, &caller, &server, "+14155550100", "sip:+14155550100@127.0.N.4:5060");
-    relayed_to(&net, &caller, &server, "+14155550101", "sip:+14155550101@127.0.N.4:5060");
-    relayed_to(&net, &caller, &server, "4155550250", "sip:+14155550250@127.0.N.4:5060");
+    relayed_to(
+        &net,
+        &caller,
+        &server,
+        "+14155550100",
+        "sip:+14155550100@127.0.N.4:5060",
+    );
+    relayed_to(
+        &net,
+        &caller,
+        &server,
+        "+14155550101",
+        "sip:+14155550101@127.0.N.4:5060",
+    );
+    relayed_to(
+        &net,
+        &caller,
+        &server,
+        "4155550250",
+        "sip:+14155550250@127.0.N.4:5060",
+    );
     dial_refused(&net, &caller, "+14155550102", 404);
     dial_refused(&net, &caller, "+14155550300", 404);
     quiet(&server, 200);
@@ -181,13 +234,24 @@ fn force_outbound_on_a_did_and_on_a_server() {
     for (dialled, e164) in [("4155550100", "+14155550100"), ("14155550150", "+14155550150")] {
         let call = dial(&net, &caller, "+14155551234", dialled);
         let inv = term.expect_request("INVITE");
-        assert_eq!(ruri_of(&inv), format!("sip:{e164}@{}", term.local()), "{}", inv.text());
+        assert_eq!(
+            ruri_of(&inv),
+            format!("sip:{e164}@{}", term.local()),
+            "{}",
+            inv.text()
+        );
         let from = inv.h("From").unwrap_or_default();
         assert!(from.contains("sip:+14155551234@"), "caller ID untouched: {from}");
         decline(&term, &inv, 486);
         refused(&caller, &call, 486);
     }
-    relayed_to(&net, &caller, &server, "+14155550101", "sip:4155550101@127.0.N.4:5060");
+    relayed_to(
+        &net,
+        &caller,
+        &server,
+        "+14155550101",
+        "sip:4155550101@127.0.N.4:5060",
+    );
     quiet(&forced, 100);
     quiet(&term, 10);
 }
@@ -205,7 +269,13 @@ fn sip_headers_are_added_towards_the_server() {
     let _proxy = start_with(&net, "", &body);
     let caller = Ua::bind(&net, CARRIER_A);
     let server = Ua::bind(&net, SERVER);
-    let inv = relayed_to(&net, &caller, &server, "+14155550100", "sip:4155550100@127.0.N.4:5060");
+    let inv = relayed_to(
+        &net,
+        &caller,
+        &server,
+        "+14155550100",
+        "sip:4155550100@127.0.N.4:5060",
+    );
     assert_eq!(inv.h("X-Account").as_deref(), Some("acme"), "{}", inv.text());
     assert_eq!(inv.h("X-Trunk").as_deref(), Some("main line"), "{}", inv.text());
 }
@@ -248,7 +318,11 @@ fn cancel_during_the_delay_gets_487_and_the_server_nothing() {
     std::thread::sleep(Duration::from_millis(300));
     caller.send(&call.cancel());
     let ok = caller.expect_response(200);
-    assert!(ok.h("CSeq").is_some_and(|c| c.ends_with("CANCEL")), "{}", ok.text());
+    assert!(
+        ok.h("CSeq").is_some_and(|c| c.ends_with("CANCEL")),
+        "{}",
+        ok.text()
+    );
     refused(&caller, &call, 487);
     quiet(&server, 1500);
 }

@@ -26,7 +26,14 @@ fn body() -> String {
 
 /// `caller` dials `number` with From `display` / `user`; returns (From, P-Asserted-Identity)
 /// as the carrier got them, after declining the call.
-fn cid(net: &Net, caller: &Ua, term: &Ua, display: Option<&str>, user: &str, number: &str) -> (String, Option<String>) {
+fn cid(
+    net: &Net,
+    caller: &Ua,
+    term: &Ua,
+    display: Option<&str>,
+    user: &str,
+    number: &str,
+) -> (String, Option<String>) {
     let call = UacCall::new(caller, user, &to_proxy(net, number));
     let mut invite = call.invite();
     if let Some(d) = display {
@@ -89,7 +96,14 @@ fn no_caller_id_configured_leaves_from_as_it_came() {
     let _proxy = start_with(&net, "", &body());
     let globex = Ua::bind(&net, 10);
     let term = Ua::bind(&net, TERMINATION);
-    let (from, pai) = cid(&net, &globex, &term, Some("Carol"), "+19175550123", "+12125550199");
+    let (from, pai) = cid(
+        &net,
+        &globex,
+        &term,
+        Some("Carol"),
+        "+19175550123",
+        "+12125550199",
+    );
     let want = format!("\"Carol\" <sip:+19175550123@{}>;tag=uac", net.ip(10));
     assert!(from.starts_with(&want), "From {from:?}, want {want}...");
     assert_eq!(pai, None);

@@ -79,7 +79,13 @@ impl Rig {
     }
 
     fn all_quiet(&self) {
-        for ua in [&self.server, &self.term, &self.backup, &self.did_backup, &self.last] {
+        for ua in [
+            &self.server,
+            &self.term,
+            &self.backup,
+            &self.did_backup,
+            &self.last,
+        ] {
             quiet(ua, 20);
         }
     }

@@ -30,15 +30,21 @@ fn dialled_forms_reach_each_carrier_in_its_format() {
     let body = [
         carrier("e164", 5, r#"format = "e164""#),
         carrier("plain", 6, "format = \"strip_plus\"\nrules = [\"^\\\\+1212\"]"),
-        carrier("npan", 7, "format = \"npan\"\nrules = [\"^\\\\+1646\", \"^\\\\+44\"]"),
+        carrier(
+            "npan",
+            7,
+            "format = \"npan\"\nrules = [\"^\\\\+1646\", \"^\\\\+44\"]",
+        ),
         carrier("onenpan", 8, "format = \"1npan\"\nrules = [\"^\\\\+1718\"]"),
         account("acme", ""),
         caller_server(""),
     ];
     // The e164 carrier takes what the others do not (rules over the E.164 number).
-    let body = body
-        .concat()
-        .replacen("format = \"e164\"", "format = \"e164\"\nrules = [\"^\\\\+1415\"]", 1);
+    let body = body.concat().replacen(
+        "format = \"e164\"",
+        "format = \"e164\"\nrules = [\"^\\\\+1415\"]",
+        1,
+    );
     let _proxy = start_with(&net, "", &body);
     let pbx = Ua::bind(&net, PBX);
     let [e164, plain, npan, one] = [5, 6, 7, 8].map(|h| Ua::bind(&net, h));
@@ -65,7 +71,11 @@ fn not_reconcilable_gets_484_unless_the_server_hunts() {
     let net = Net::next();
     let body = [
         carrier("us", 5, r#"rules = ["^\\+1"]"#),
-        carrier("short", 6, "weight = 20\nrules = [\"^\\\\d{5}$\"]\nformat = \"strip_plus\""),
+        carrier(
+            "short",
+            6,
+            "weight = 20\nrules = [\"^\\\\d{5}$\"]\nformat = \"strip_plus\"",
+        ),
         account("acme", ""),
         caller_server(""),
         ip_server("hunter", 9, "hunt_non_reconcilable = true", &[]),
@@ -124,10 +134,20 @@ fn trunk_limit_counts_inbound_and_outbound_calls() {
 
     let warning = format!("399 {} \"trunk limit reached\"", net.ip(PROXY));
     let out = dial_refused(&net, &pbx, "+14155550199", 486);
-    assert_eq!(out.h("Warning").as_deref(), Some(warning.as_str()), "{}", out.text());
+    assert_eq!(
+        out.h("Warning").as_deref(),
+        Some(warning.as_str()),
+        "{}",
+        out.text()
+    );
     let call = dial(&net, &carrier_a, "+14155551235", "+14155550100");
     let inb = refused(&carrier_a, &call, 486);
-    assert_eq!(inb.h("Warning").as_deref(), Some(warning.as_str()), "{}", inb.text());
+    assert_eq!(
+        inb.h("Warning").as_deref(),
+        Some(warning.as_str()),
+        "{}",
+        inb.text()
+    );
     quiet(&term, 100);
     quiet(&server, 10);
 
@@ -143,7 +163,11 @@ fn no_carrier_rules_or_flags_match_gets_404() {
     let net = Net::next();
     let body = [
         carrier("uk", 5, r#"rules = ["^\\+44"]"#),
-        carrier("uk-t38", 6, "weight = 20\nflags = [\"t38\"]\nrules = [\"^\\\\+44\"]"),
+        carrier(
+            "uk-t38",
+            6,
+            "weight = 20\nflags = [\"t38\"]\nrules = [\"^\\\\+44\"]",
+        ),
         account("acme", ""),
         caller_server(""),
         ip_server("fax", 9, "flags = [\"fax\"]", &[]),
@@ -161,7 +185,13 @@ fn no_carrier_rules_or_flags_match_gets_404() {
     quiet(&uk, 100);
     quiet(&t38, 10);
     // The same number without the flag goes out.
-    reaches(&net, &pbx, &uk, "+442079460000", "sip:+442079460000@127.0.N.5:5060");
+    reaches(
+        &net,
+        &pbx,
+        &uk,
+        "+442079460000",
+        "sip:+442079460000@127.0.N.5:5060",
+    );
 }
 
 #[test]
@@ -184,12 +214,22 @@ fn every_matching_carrier_full_gets_503_with_retry_after() {
 
     let full = dial_refused(&net, &pbx, "+14155550198", 503);
     let retry = full.h("Retry-After").unwrap_or_default();
-    assert!(retry.trim().parse::<u32>().is_ok_and(|s| s > 0), "{}", full.text());
+    assert!(
+        retry.trim().parse::<u32>().is_ok_and(|s| s > 0),
+        "{}",
+        full.text()
+    );
     quiet(&term, 100);
     quiet(&uk, 10);
 
     hang_up(&pbx, &term, &mut held);
-    reaches(&net, &pbx, &term, "+14155550198", "sip:+14155550198@127.0.N.5:5060");
+    reaches(
+        &net,
+        &pbx,
+        &term,
+        "+14155550198",
+        "sip:+14155550198@127.0.N.5:5060",
+    );
 }
 
 #[test]
@@ -262,9 +302,21 @@ fn flags_pick_the_carrier_that_has_them() {
     let voice = Ua::bind(&net, 9);
     let plain = Ua::bind(&net, 5);
     let fax = Ua::bind(&net, 6);
-    reaches(&net, &pbx, &fax, "+14155550199", "sip:+14155550199@127.0.N.6:5060");
+    reaches(
+        &net,
+        &pbx,
+        &fax,
+        "+14155550199",
+        "sip:+14155550199@127.0.N.6:5060",
+    );
     quiet(&plain, 50);
-    reaches(&net, &voice, &plain, "+14155550199", "sip:+14155550199@127.0.N.5:5060");
+    reaches(
+        &net,
+        &voice,
+        &plain,
+        "+14155550199",
+        "sip:+14155550199@127.0.N.5:5060",
+    );
     quiet(&fax, 50);
 }
 
@@ -280,6 +332,12 @@ fn sip_headers_are_added_towards_the_carrier() {
     let _proxy = start_with(&net, "", &body);
     let pbx = Ua::bind(&net, PBX);
     let term = Ua::bind(&net, TERMINATION);
-    let inv = reaches(&net, &pbx, &term, "+14155550199", "sip:+14155550199@127.0.N.5:5060");
+    let inv = reaches(
+        &net,
+        &pbx,
+        &term,
+        "+14155550199",
+        "sip:+14155550199@127.0.N.5:5060",
+    );
     assert_eq!(inv.h("X-Account").as_deref(), Some("acme"), "{}", inv.text());
 }

@@ -100,7 +100,12 @@ pub fn refused(caller: &impl Peer, call: &UacCall, code: u16) -> Message {
 pub fn decline(callee: &Ua, inv: &Message, code: u16) {
     callee.respond(inv, code);
     let ack = callee.expect_request("ACK");
-    assert_eq!(ack.top_branch(), inv.top_branch(), "hop-by-hop ACK:\n{}", ack.text());
+    assert_eq!(
+        ack.top_branch(),
+        inv.top_branch(),
+        "hop-by-hop ACK:\n{}",
+        ack.text()
+    );
 }
 
 /// The callee answers 200, the caller ACKs end to end; the call is up.
@@ -118,7 +123,11 @@ pub fn hang_up(caller: &impl Peer, callee: &Ua, call: &mut UacCall) {
     let bye = callee.expect_request("BYE");
     callee.respond(&bye, 200);
     let done = caller.expect_response(200);
-    assert!(done.h("CSeq").is_some_and(|c| c.ends_with("BYE")), "{}", done.text());
+    assert!(
+        done.h("CSeq").is_some_and(|c| c.ends_with("BYE")),
+        "{}",
+        done.text()
+    );
 }
 
 /// A provisional or final with an SDP body (e.g. 183 Session Progress with early media).
