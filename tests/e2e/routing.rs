@@ -353,3 +353,31 @@ fn ignore_early_media_turns_183_into_180_without_body() {
     decline(&server, &inv, 486);
     refused(&caller, &call, 486);
 }
+
+#[test]
+fn inbound_calls_count_against_the_carriers_concurrency() {
+    let net = Net::next();
+    let body = [
+        inbound_carrier("concurrency = 1"),
+        account("acme", ACME),
+        ip_server("s", 4, "", &[("+14155550100", "")]),
+    ]
+    .concat();
+    let _proxy = start_with(&net, "", &body);
+    let caller = Ua::bind(&net, CARRIER_A);
+    let server = Ua::bind(&net, SERVER);
+    let mut held = dial(&net, &caller, "+14155551234", "+14155550100");
+    let inv = server.expect_request("INVITE");
+    answer(&caller, &server, &mut held, &inv);
+    let full = dial_refused(&net, &caller, "+14155550100", 503);
+    assert!(full.h("Retry-After").is_some(), "{}", full.text());
+    quiet(&server, 100);
+    hang_up(&caller, &server, &mut held);
+    relayed_to(
+        &net,
+        &caller,
+        &server,
+        "+14155550100",
+        "sip:4155550100@127.0.N.4:5060",
+    );
+}

@@ -203,3 +203,12 @@ fn timeout_with_nothing_left_gets_408() {
     cancelled(&rig.last, &inv);
     rig.all_quiet();
 }
+
+#[test]
+fn transport_error_moves_on_to_the_failover() {
+    // Nobody listens on TCP at .4:5060: the connection is refused.
+    let rig = Rig::start("transport = \"tcp\"");
+    let call = dial(&rig.net, &rig.caller, "+14155551234", "+14155550100");
+    rig.failover_at(&call, &rig.backup, "sip:backup@127.0.N.6:5060");
+    rig.all_quiet();
+}
