@@ -7,4 +7,8 @@ mod calls;
 mod checks;
 mod lifecycle;
 mod outbound;
+mod routing;
+mod routing_callerid;
+mod routing_failover;
+mod routing_out;
 mod sipp;

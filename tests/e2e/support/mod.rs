@@ -5,6 +5,7 @@ pub mod auth;
 pub mod msg;
 pub mod net;
 pub mod proxy;
+pub mod routes;
 pub mod ua;
 pub mod uac;
 
