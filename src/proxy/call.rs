@@ -146,9 +146,7 @@ impl Core {
         let trying = self.build_response(&msg, &LocalResponse::new(100));
         let out = server.send_provisional(trying);
         self.emit_reply(reply, out, 100);
-        self.events.push_back(Event::CallStarted {
-            call_id: String::from_utf8_lossy(msg.call_id().unwrap_or(b"")).into_owned(),
-        });
+        self.events.push_back(Event::CallStarted);
         let pop_routes = self.our_routes(&msg);
         let call = Call {
             server,
@@ -318,7 +316,10 @@ impl Core {
     /// changes between the legs (RFC 5658), the outbound-facing one on top.
     fn record_routes(&self, req: &Message, inbound: Transport, outbound: Transport) -> Vec<String> {
         let call_id = req.call_id().unwrap_or(b"");
-        let tag = req.from().ok().and_then(|f| f.tag()).unwrap_or(b"");
+        let tag = req
+            .header(HeaderName::From)
+            .and_then(crate::sip::header::tag_of)
+            .unwrap_or(b"");
         let sig = self.signer.sign(call_id, tag);
         let one = |t: Transport| {
             let tp = match t {
@@ -387,11 +388,9 @@ impl Core {
         };
         let out = call.server.send_final(now, code, bytes);
         let reply = call.reply;
-        let ended = (code >= 300)
-            .then(|| String::from_utf8_lossy(call.request.call_id().unwrap_or(b"")).into_owned());
         self.emit_reply(reply, out, code);
-        if let Some(call_id) = ended {
-            self.events.push_back(Event::CallEnded { call_id, code });
+        if code >= 300 {
+            self.events.push_back(Event::CallEnded { code });
         }
     }
 

@@ -80,9 +80,9 @@ pub enum Event {
     /// Digest authentication failed (reason label).
     AuthFailure { reason: &'static str },
     /// A call was accepted and routed.
-    CallStarted { call_id: String },
+    CallStarted,
     /// A call ended (answered calls end at BYE or max duration).
-    CallEnded { call_id: String, code: u16 },
+    CallEnded { code: u16 },
 }
 
 /// Per-core settings derived from the snapshot when the core is built (addresses do not change

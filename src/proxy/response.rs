@@ -244,10 +244,7 @@ impl Core {
             return;
         };
         if msg.method() == Some(Method::Bye) && self.dialogs.remove(&call_id) {
-            self.events.push_back(Event::CallEnded {
-                call_id: String::from_utf8_lossy(&call_id).into_owned(),
-                code: 200,
-            });
+            self.events.push_back(Event::CallEnded { code: 200 });
         }
         let id = self.new_branch_id();
         let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
@@ -280,8 +277,11 @@ impl Core {
             return false;
         };
         let call_id = msg.call_id().unwrap_or(b"");
-        let from_tag = msg.from().ok().and_then(|f| f.tag()).unwrap_or(b"");
-        let to_tag = msg.to().ok().and_then(|t| t.tag());
+        let from_tag = msg
+            .header(HeaderName::From)
+            .and_then(header::tag_of)
+            .unwrap_or(b"");
+        let to_tag = msg.header(HeaderName::To).and_then(header::tag_of);
         self.signer.verify(sig, call_id, from_tag, to_tag)
     }
 
@@ -395,9 +395,8 @@ impl Core {
 
     /// Ends dialogs past `max_call_duration`, releasing their permits.
     pub(super) fn sweep_dialogs(&mut self, now: Instant) {
-        for call_id in self.dialogs.expire(now) {
-            let call_id = String::from_utf8_lossy(&call_id).into_owned();
-            self.events.push_back(Event::CallEnded { call_id, code: 0 });
+        for _ in self.dialogs.expire(now) {
+            self.events.push_back(Event::CallEnded { code: 0 });
         }
         if !self.dialogs.is_empty() {
             self.timers.arm(now + super::SWEEP, TimerKey::Sweep);

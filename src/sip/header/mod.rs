@@ -17,7 +17,7 @@ mod proptests;
 
 pub use cseq::{parse_cseq, CSeq};
 pub use digest::{parse_credentials, DigestCredentials};
-pub use name_addr::{parse_name_addr, NameAddr};
+pub use name_addr::{parse_name_addr, tag_of, NameAddr};
 pub use params::Params;
 pub use uri::{parse_uri, percent_decode, Host, Scheme, Uri};
 pub use via::{parse_via, Via};

@@ -50,6 +50,36 @@ fn parse_trimmed(s: &[u8]) -> Result<NameAddr<'_>, GrammarError> {
     }
 }
 
+/// The `tag` header parameter of a From/To value, found without decoding the URI: the
+/// parameters after `>` (name-addr) or after the addr-spec (bare form). For the hot path
+/// (dialog matching, route signatures), where the value was already validated once.
+pub fn tag_of(value: &[u8]) -> Option<&[u8]> {
+    let s = super::trim(value);
+    let params = match angle_start(s) {
+        Some(lt) => {
+            let close = lt + s.get(lt..)?.iter().position(|&c| c == b'>')?;
+            s.get(close + 1..)?
+        }
+        None => s.get(bare_uri_len(s)..)?,
+    };
+    Params(params).get("tag").flatten()
+}
+
+/// Index of the `<` of a name-addr (outside a quoted display name), if any.
+fn angle_start(s: &[u8]) -> Option<usize> {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, &c) in s.iter().enumerate() {
+        match c {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `<uri>` at `lt`, then header params.
 fn angle_form<'a>(s: &'a [u8], display: Option<&'a [u8]>, lt: usize) -> Result<NameAddr<'a>, GrammarError> {
     if s.get(lt) != Some(&b'<') {
@@ -98,6 +128,19 @@ fn header_params(s: &[u8], pos: usize) -> Result<Params<'_>, GrammarError> {
     }
     params.check().map_err(|e| shift(e, at))?;
     Ok(params)
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::tag_of;
+
+    #[test]
+    fn finds_the_tag_without_decoding() {
+        assert_eq!(tag_of(b"\"A <b>\" <sip:a@h;tag=no>;tag=yes"), Some(&b"yes"[..]));
+        assert_eq!(tag_of(b"sip:a@h;tag=x1"), Some(&b"x1"[..]));
+        assert_eq!(tag_of(b"<sip:a@h>"), None);
+        assert_eq!(tag_of(b"<sip:a@h"), None);
+    }
 }
 
 #[cfg(test)]
