@@ -3,8 +3,11 @@
 
 mod support;
 
+mod auth;
 mod calls;
+mod carriers;
 mod checks;
 mod lifecycle;
 mod outbound;
+mod registrar;
 mod sipp;
