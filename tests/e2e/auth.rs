@@ -111,7 +111,13 @@ fn correct_credentials_from_outside_the_servers_ip_get_403() {
     let term = Ua::bind(&net, TERMINATION);
     let offer = md5_offer(&net, &stranger, &term);
     let r = attempt(&net, &stranger, &term, Some(&answer(&net, &offer, "s3cret", 1)));
-    assert_eq!(r.code(), 403, "pbx1 is restricted to {}:\n{}", net.ip(PBX), r.text());
+    assert_eq!(
+        r.code(),
+        403,
+        "pbx1 is restricted to {}:\n{}",
+        net.ip(PBX),
+        r.text()
+    );
     term.expect_silence(Duration::from_millis(200));
     // The same credentials from the allowed address pass.
     let pbx = Ua::bind(&net, PBX);
@@ -220,7 +226,12 @@ fn three_failures_ban_the_source_for_ban_time() {
     assert_eq!(banned.code(), 403, "banned: no challenge:\n{}", banned.text());
     assert!(banned.lines("Proxy-Authenticate").is_empty(), "{}", banned.text());
     let right = attempt(&net, &pbx, &term, Some(&answer(&net, &offer, "s3cret", 4)));
-    assert_eq!(right.code(), 403, "banned even with the password:\n{}", right.text());
+    assert_eq!(
+        right.code(),
+        403,
+        "banned even with the password:\n{}",
+        right.text()
+    );
     term.expect_silence(Duration::from_millis(100));
     // Another source is not affected.
     let stranger = Ua::bind(&net, STRANGER);
@@ -238,6 +249,10 @@ fn trace_log_of_an_authenticated_call_has_no_credentials() {
     let proxy = TestProxy::start_with_env(&net.config(), &[("RUST_LOG", "trace")]);
     let pbx = Ua::bind(&net, PBX);
     let term = Ua::bind(&net, TERMINATION);
+    // A failed attempt first: its debug line proves the level, and must not leak either.
+    let offer = md5_offer(&net, &pbx, &term);
+    let wrong = answer(&net, &offer, "wr0ngpass", 1);
+    assert_eq!(attempt(&net, &pbx, &term, Some(&wrong)).code(), 403);
     let mut call = UacCall::new(&pbx, "pbx1", &ruri(&net, OUT));
     invite_with_digest(&pbx, &mut call, "MD5");
     let inv = term.expect_request("INVITE");
@@ -252,17 +267,26 @@ fn trace_log_of_an_authenticated_call_has_no_credentials() {
     pbx.expect_response(200);
     std::thread::sleep(Duration::from_millis(300));
 
-    let auth = call.auth.clone().expect("credentials sent");
-    let response = auth
-        .split("response=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("response value")
-        .to_string();
     let log = proxy.stderr_so_far();
-    assert!(log.contains("TRACE") || log.contains("DEBUG"), "trace logging on:\n{log}");
-    assert!(!log.contains("s3cret"), "password in the log:\n{log}");
-    assert!(!log.contains(&response), "digest response in the log:\n{log}");
+    assert!(
+        log.contains("DEBUG") && log.contains("authentication failed"),
+        "debug logging on:\n{log}"
+    );
+    for pw in ["s3cret", "wr0ngpass"] {
+        assert!(!log.contains(pw), "password {pw} in the log:\n{log}");
+    }
+    for creds in [call.auth.clone().expect("credentials sent"), wrong] {
+        let response = creds
+            .split("response=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("response value")
+            .to_string();
+        assert!(
+            !log.contains(&response),
+            "digest response {response} in the log:\n{log}"
+        );
+    }
 }
 
 #[test]

@@ -77,7 +77,11 @@ fn keep_alive_takes_a_silent_carrier_offline_and_back() {
     let pbx = Ua::bind(&net, PBX);
 
     let online = || carrier_state(&net, "termination") == "ONLINE";
-    assert!(wait_until(Duration::from_secs(4), online), "{}", carrier_entry(&net, "termination"));
+    assert!(
+        wait_until(Duration::from_secs(4), online),
+        "{}",
+        carrier_entry(&net, "termination")
+    );
     let pings = term.pings.load(std::sync::atomic::Ordering::SeqCst);
     assert!(pings >= 1, "pinged");
 
@@ -103,7 +107,10 @@ fn keep_alive_takes_a_silent_carrier_offline_and_back() {
     fail.expect_request("ACK");
     let r = pbx.expect_response(486);
     pbx.send(&call.ack_non2xx(&r));
-    assert!(term.try_recv(Duration::from_millis(100)).is_none(), "OFFLINE carrier got the call");
+    assert!(
+        term.try_recv(Duration::from_millis(100)).is_none(),
+        "OFFLINE carrier got the call"
+    );
 
     term.set_answering(true);
     assert!(
@@ -134,8 +141,10 @@ fn registration_at_a_carrier_answers_401_and_refreshes() {
     let _proxy = TestProxy::start(&cfg);
     let registrar = Ua::bind(&net, REG_CARRIER);
     let host = net.ip(REG_CARRIER);
-    let challenge =
-        format!("Digest realm=\"carrier.test\", nonce=\"n0nce-{}\", qop=\"auth\", algorithm=MD5", net.n);
+    let challenge = format!(
+        "Digest realm=\"carrier.test\", nonce=\"n0nce-{}\", qop=\"auth\", algorithm=MD5",
+        net.n
+    );
 
     let mut call_id = None;
     let mut last_cseq = 0;
@@ -147,10 +156,16 @@ fn registration_at_a_carrier_answers_401_and_refreshes() {
             "{}",
             first.text()
         );
-        assert!(first.h("To").is_some_and(|t| t.contains(&format!("sip:trunk1@{host}"))));
+        assert!(first
+            .h("To")
+            .is_some_and(|t| t.contains(&format!("sip:trunk1@{host}"))));
         assert!(first.h("Authorization").is_none(), "{}", first.text());
         let cid = first.h("Call-ID").expect("Call-ID");
-        assert_eq!(call_id.get_or_insert(cid.clone()), &cid, "one Call-ID for refreshes");
+        assert_eq!(
+            call_id.get_or_insert(cid.clone()),
+            &cid,
+            "one Call-ID for refreshes"
+        );
         registrar.respond_with(&first, 401, &[("WWW-Authenticate", &challenge)]);
 
         let authed = registrar.expect_request("REGISTER");
@@ -161,7 +176,10 @@ fn registration_at_a_carrier_answers_401_and_refreshes() {
                 .and_then(|c| c.split_whitespace().next().and_then(|n| n.parse().ok()))
                 .expect("CSeq")
         };
-        assert!(seq(&authed) > seq(&first) && seq(&first) > last_cseq, "CSeq grows");
+        assert!(
+            seq(&authed) > seq(&first) && seq(&first) > last_cseq,
+            "CSeq grows"
+        );
         last_cseq = seq(&authed);
         let creds = authed.h("Authorization").expect("Authorization");
         assert_answers(&creds, &challenge, "REGISTER", "trunk1", "tpass");
@@ -199,7 +217,10 @@ fn registration_at_a_carrier_answers_401_and_refreshes() {
             break;
         }
     }
-    assert_eq!(carrier_entry(&net, "reg-carrier")["registration"]["last_code"], 200);
+    assert_eq!(
+        carrier_entry(&net, "reg-carrier")["registration"]["last_code"],
+        200
+    );
 }
 
 /// The termination carrier with credentials for its challenges.
@@ -224,9 +245,18 @@ fn challenge_once(net: &Net, term: &Ua) -> (Message, Message) {
     assert!(inv.h("Proxy-Authorization").is_none(), "{}", inv.text());
     term.respond_with(&inv, 407, &[("Proxy-Authenticate", &proxy_challenge(net))]);
     let ack = term.expect_request("ACK");
-    assert_eq!(ack.top_branch(), inv.top_branch(), "ACK for the 407 on its branch");
+    assert_eq!(
+        ack.top_branch(),
+        inv.top_branch(),
+        "ACK for the 407 on its branch"
+    );
     let retry = term.expect_request("INVITE");
-    assert_ne!(retry.top_branch(), inv.top_branch(), "a new branch:\n{}", retry.text());
+    assert_ne!(
+        retry.top_branch(),
+        inv.top_branch(),
+        "a new branch:\n{}",
+        retry.text()
+    );
     assert_eq!(retry.h("Call-ID"), inv.h("Call-ID"));
     assert_eq!(retry.h("From"), inv.h("From"), "same From (tag)");
     assert_eq!(retry.request_uri(), inv.request_uri());
@@ -282,4 +312,31 @@ fn second_carrier_challenge_fails_over() {
     pbx.send(&call.ack());
     fail.expect_request("ACK");
     term.expect_silence(Duration::from_millis(200));
+}
+
+#[test]
+fn carriers_that_all_refuse_us_end_in_503_without_their_challenge() {
+    let net = Net::next();
+    let _proxy = TestProxy::start(&challenged_config(&net));
+    let pbx = Ua::bind(&net, PBX);
+    let term = Ua::bind(&net, TERMINATION);
+    let fail = Ua::bind(&net, FAILOVER);
+    let call = outbound(&net, &pbx);
+    let (_, retry) = challenge_once(&net, &term);
+    term.respond_with(&retry, 407, &[("Proxy-Authenticate", &proxy_challenge(&net))]);
+    term.expect_request("ACK");
+    // The failover carrier has no credentials configured: its challenge cannot be answered.
+    let inv = fail.expect_request("INVITE");
+    fail.respond_with(&inv, 401, &[("WWW-Authenticate", &proxy_challenge(&net))]);
+    let ack = fail.expect_request("ACK");
+    assert_eq!(ack.top_branch(), inv.top_branch());
+    let r = pbx.expect_response(503);
+    assert!(
+        r.lines("Proxy-Authenticate").is_empty() && r.lines("WWW-Authenticate").is_empty(),
+        "a carrier's challenge leaked to the caller:\n{}",
+        r.text()
+    );
+    pbx.send(&call.ack_non2xx(&r));
+    term.expect_silence(Duration::from_millis(200));
+    fail.expect_silence(Duration::from_millis(10));
 }

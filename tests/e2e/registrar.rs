@@ -31,7 +31,13 @@ fn new_reg() -> Registration {
 /// Registers `contact` (a URI) with `expires`; asserts the 200 lists it and returns the 200.
 fn register(ua: &impl Peer, contact: &str, expires: u32) -> Message {
     let mut reg = new_reg();
-    let ok = register_with_digest(ua, &mut reg, REG_PASSWORD, &[&format!("<{contact}>")], Some(expires));
+    let ok = register_with_digest(
+        ua,
+        &mut reg,
+        REG_PASSWORD,
+        &[&format!("<{contact}>")],
+        Some(expires),
+    );
     assert_eq!(ok.code(), 200, "{}", ok.text());
     let listed = granted(&ok);
     assert!(
@@ -77,7 +83,10 @@ fn register_is_challenged_then_200_lists_the_contact() {
     ua.send(&reg.request(&ua, &[&format!("<{contact}>")], Some(600)));
     let challenge = ua.expect_response(401);
     for o in challenge.lines("WWW-Authenticate") {
-        assert!(o.contains("realm=\"edge.test\"") && o.contains("qop=\"auth\""), "{o}");
+        assert!(
+            o.contains("realm=\"edge.test\"") && o.contains("qop=\"auth\""),
+            "{o}"
+        );
     }
     reg.answer(&challenge, REG_USER, REG_PASSWORD);
     ua.send(&reg.request(&ua, &[&format!("<{contact}>")], Some(600)));
@@ -185,7 +194,11 @@ fn options_from_the_registered_source_gets_200() {
     register(&ua, &format!("sip:{REG_USER}@{}", ua.local()), 600);
     ua.send(&ping.other("OPTIONS", &target, "", ""));
     let ok = ua.expect_response(200);
-    assert!(ok.h("CSeq").is_some_and(|c| c.ends_with("OPTIONS")), "{}", ok.text());
+    assert!(
+        ok.h("CSeq").is_some_and(|c| c.ends_with("OPTIONS")),
+        "{}",
+        ok.text()
+    );
     // Same address, another port: not the registered source.
     let other = Ua::bind_port(&net, PBX, REG_PORT + 1);
     let mut ping2 = UacCall::new(&other, REG_USER, &target);

@@ -50,7 +50,10 @@ pub fn carrier_entry(net: &Net, name: &str) -> Value {
 
 /// A carrier's `status` string in `/status` (ONLINE, OFFLINE, UNKNOWN, DISABLED).
 pub fn carrier_state(net: &Net, name: &str) -> String {
-    carrier_entry(net, name)["status"].as_str().unwrap_or("").to_string()
+    carrier_entry(net, name)["status"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Polls `check` every 100 ms until it holds or `timeout` passes; returns whether it held.

@@ -46,8 +46,12 @@ impl CarrierSim {
         let thread = std::thread::spawn(move || {
             let mut buf = vec![0u8; 65536];
             while !st.load(Ordering::SeqCst) {
-                let Ok((n, src)) = reader.recv_from(&mut buf) else { continue };
-                let Ok(m) = Message::parse(Bytes::copy_from_slice(&buf[..n])) else { continue };
+                let Ok((n, src)) = reader.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(m) = Message::parse(Bytes::copy_from_slice(&buf[..n])) else {
+                    continue;
+                };
                 if m.is_request() && m.method_bytes() == b"OPTIONS" {
                     p.fetch_add(1, Ordering::SeqCst);
                     if a.load(Ordering::SeqCst) {

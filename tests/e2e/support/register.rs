@@ -86,10 +86,14 @@ impl Registration {
 
     /// Answers a 401's first (MD5) challenge as `user` / `password` for the next request.
     pub fn answer(&mut self, challenge: &Message, user: &str, password: &str) {
-        let offer = challenge.h("WWW-Authenticate").expect("WWW-Authenticate in the 401");
+        let offer = challenge
+            .h("WWW-Authenticate")
+            .expect("WWW-Authenticate in the 401");
         self.nc += 1;
-        let a = digest::answer(&offer, "REGISTER", &self.ruri, user, password, "feedbeef", self.nc)
-            .expect("answer the challenge");
+        let a = digest::answer(
+            &offer, "REGISTER", &self.ruri, user, password, "feedbeef", self.nc,
+        )
+        .expect("answer the challenge");
         self.auth = Some(a);
     }
 }
@@ -107,7 +111,12 @@ pub fn register_with_digest(
     peer.send(&reg.request(peer, contacts, expires));
     let challenge = peer.expect_response(401);
     let offers = challenge.lines("WWW-Authenticate");
-    assert_eq!(offers.len(), 2, "MD5 and SHA-256 challenges:\n{}", challenge.text());
+    assert_eq!(
+        offers.len(),
+        2,
+        "MD5 and SHA-256 challenges:\n{}",
+        challenge.text()
+    );
     assert!(
         challenge.lines("Proxy-Authenticate").is_empty(),
         "{}",

@@ -22,8 +22,12 @@ pub fn security(config: &str, failures: u32, window: u32, ban: u32) -> String {
 /// `lines` replaces the block's own.
 pub fn carrier(config: &str, name: &str, lines: &str) -> String {
     let marker = format!("name = \"{name}\"\n");
-    let start = config.find(&marker).unwrap_or_else(|| panic!("no carrier {name}"));
-    let end = config[start..].find("\n\n").map_or(config.len(), |e| start + e + 1);
+    let start = config
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no carrier {name}"));
+    let end = config[start..]
+        .find("\n\n")
+        .map_or(config.len(), |e| start + e + 1);
     let mut block = config[start..end].to_string();
     if lines.contains("keep_alive =") {
         block = block.replace("keep_alive = false\n", "");
