@@ -48,8 +48,7 @@ fn register(ua: &impl Peer, contact: &str, expires: u32) -> Message {
     ok
 }
 
-/// Carrier A calls `REG_DID`: returns the caller, its call and what the caller got first
-/// (skipping 100) when nothing reached `callee` within 500 ms.
+/// Carrier A calls `REG_DID` from a fresh port: returns the caller and its call.
 fn did_call(net: &Net) -> (Ua, UacCall) {
     let caller = Ua::bind_port(net, CARRIER_A, 0);
     let call = UacCall::new(&caller, "+14155551234", &ruri(net, REG_DID));
@@ -79,7 +78,8 @@ fn register_is_challenged_then_200_lists_the_contact() {
     let _p = proxy(&net, "");
     let ua = Ua::bind_port(&net, PBX, REG_PORT);
     let contact = format!("sip:{REG_USER}@{}", ua.local());
-    let mut reg = new_reg();
+    // The Request-URI may name the proxy's address instead of the realm.
+    let mut reg = Registration::new(REG_USER, "edge.test", &format!("sip:{}:5060", net.ip(PROXY)));
     ua.send(&reg.request(&ua, &[&format!("<{contact}>")], Some(600)));
     let challenge = ua.expect_response(401);
     for o in challenge.lines("WWW-Authenticate") {
@@ -199,6 +199,11 @@ fn options_from_the_registered_source_gets_200() {
         "{}",
         ok.text()
     );
+    // An INVITE from the registered source is still challenged (SPEC §3).
+    let call = UacCall::new(&ua, REG_USER, &ruri(&net, "+14155559876"));
+    ua.send(&call.invite());
+    let challenge = ua.expect_response(407);
+    ua.send(&call.ack_non2xx(&challenge));
     // Same address, another port: not the registered source.
     let other = Ua::bind_port(&net, PBX, REG_PORT + 1);
     let mut ping2 = UacCall::new(&other, REG_USER, &target);
