@@ -1,6 +1,8 @@
 //! Carriers that challenge our INVITE (seed 003 `auth_id`/`username`/`password`): a 401/407 on
 //! a carrier branch is answered once with credentials on a new branch (same Call-ID, From tag
-//! and CSeq); a second challenge is a failure like any other and the call fails over.
+//! and CSeq); a second challenge (or one we have no password for) means the carrier refuses us:
+//! the call fails over as from an unavailable carrier (503 upstream when none is left), and the
+//! carrier's challenge never reaches our caller.
 //!
 //! The CSeq is kept rather than incremented (RFC 3261 §22.2 says SHOULD increment for a UAC):
 //! as a proxy we would otherwise have to rewrite the CSeq of every response and end-to-end ACK
@@ -78,6 +80,21 @@ impl Core {
         self.branches.insert(id, key);
         self.send(dest, transport, conn, bytes);
         true
+    }
+
+    /// A 401/407 on a carrier branch that `carrier_challenge` did not answer (already answered
+    /// once, or no password configured): the carrier refuses us.
+    pub(super) fn carrier_refused(&self, key: TxnKey, code: u16) -> bool {
+        if code != 401 && code != 407 {
+            return false;
+        }
+        let Some(call) = self.calls.get(&key) else {
+            return false;
+        };
+        call.branch
+            .as_ref()
+            .and_then(|b| call.plan.targets.get(b.target))
+            .is_some_and(|t| matches!(t.kind, TargetKind::Carrier(_)))
     }
 
     /// The credentials value answering one of `resp`'s challenges, when the branch goes to a

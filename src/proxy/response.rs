@@ -137,6 +137,11 @@ impl Core {
                 if self.carrier_challenge(now, key, &msg, code) {
                     return;
                 }
+                if self.carrier_refused(key, code) {
+                    // Our credentials do not open this carrier: fail over as from an
+                    // unavailable carrier, and never hand its challenge to our caller.
+                    return self.branch_ended(now, svc, key, Failure::Local(503), 503);
+                }
                 self.branch_failed(now, svc, key, msg, code);
             }
         }
@@ -145,6 +150,11 @@ impl Core {
     /// The active branch ended with a failure: it is kept only to absorb retransmissions, and
     /// the call moves on (SPEC §4 failover) or answers upstream.
     fn branch_failed(&mut self, now: Instant, svc: &Services, key: TxnKey, msg: Message, code: u16) {
+        self.branch_ended(now, svc, key, Failure::Relayed(msg), code);
+    }
+
+    /// As `branch_failed`, with the failure to remember and the code that decides failover.
+    fn branch_ended(&mut self, now: Instant, svc: &Services, key: TxnKey, failure: Failure, code: u16) {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
@@ -155,7 +165,7 @@ impl Core {
             b.answer_deadline = None;
         }
         call.dead.extend(b);
-        call.last_failure = Some(Failure::Relayed(msg));
+        call.last_failure = Some(failure);
         self.after_failure(now, svc, key, code);
     }
 

@@ -3,10 +3,13 @@
 
 mod support;
 
+mod auth;
 mod calls;
+mod carriers;
 mod checks;
 mod lifecycle;
 mod outbound;
+mod registrar;
 mod routing;
 mod routing_callerid;
 mod routing_failover;

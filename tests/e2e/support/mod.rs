@@ -1,11 +1,15 @@
 //! Shared fixtures: address blocks and config, the proxy process, scripted user agents.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod auth;
+pub mod carrier;
 pub mod msg;
 pub mod net;
 pub mod proxy;
+pub mod register;
 pub mod routes;
+pub mod tweak;
 pub mod ua;
 pub mod uac;
 

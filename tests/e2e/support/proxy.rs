@@ -30,6 +30,12 @@ pub struct TestProxy {
 impl TestProxy {
     /// Writes the config to a fresh temp dir, starts the proxy and waits for `trunkgate ready`.
     pub fn start(config_toml: &str) -> TestProxy {
+        Self::start_with_env(config_toml, &[])
+    }
+
+    /// As `start`, with extra environment variables for the child (e.g. `RUST_LOG`; the
+    /// test's own `RUST_LOG` is never inherited).
+    pub fn start_with_env(config_toml: &str, env: &[(&str, &str)]) -> TestProxy {
         let dir = std::env::temp_dir().join(format!(
             "trunkgate-e2e-{}-{}",
             std::process::id(),
@@ -44,6 +50,7 @@ impl TestProxy {
             .arg(&path)
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
