@@ -74,7 +74,11 @@ impl<'a> LocalResponse<'a> {
 impl Core {
     /// Builds the bytes of a local response to `req`.
     pub(super) fn build_response(&mut self, req: &Message, resp: &LocalResponse<'_>) -> Bytes {
-        let tag = self.new_tag();
+        let tag = if resp.code > 100 {
+            self.new_tag()
+        } else {
+            String::new()
+        };
         let mut b = ResponseBuilder::new(req, resp.code, reason_phrase(resp.code));
         if resp.code > 100 {
             b = b.to_tag(tag.as_bytes());

@@ -230,7 +230,7 @@ impl Core {
         key: TxnKey,
     ) {
         let is_ack = msg.method() == Some(Method::Ack);
-        let ours = self.our_routes(&msg);
+        let RouteSet { ours, signed, next } = self.route_set(&msg);
         let call_id = msg.call_id().unwrap_or(b"").to_vec();
         if ours == 0 && !self.dialogs.contains(&call_id) {
             if !is_ack {
@@ -238,7 +238,7 @@ impl Core {
             }
             return;
         }
-        if ours > 0 && !self.route_signed(&msg) {
+        if ours > 0 && !signed {
             self.events.push_back(Event::AuthFailure {
                 reason: "bad_route_signature",
             });
@@ -247,7 +247,7 @@ impl Core {
             }
             return;
         }
-        let Some((dest, transport)) = next_hop(&msg, ours) else {
+        let Some((dest, transport)) = next else {
             if !is_ack {
                 self.answer(now, key, &msg, input, LocalResponse::new(404));
             }
@@ -275,17 +275,40 @@ impl Core {
         self.start_relay(now, key, input, msg, id, dest, transport, bytes);
     }
 
-    /// Whether the top Route (ours) carries a valid signature for this dialog.
-    fn route_signed(&self, msg: &Message) -> bool {
-        let Some(top) = msg.header_values(HeaderName::Route).next() else {
-            return false;
+    /// One pass over the Route set (each value decoded once): how many leading values are
+    /// ours, whether the top one carries a valid signature for this dialog, and where the
+    /// request goes next (the first Route that is not ours, else the Request-URI).
+    fn route_set(&self, msg: &Message) -> RouteSet {
+        let mut set = RouteSet {
+            ours: 0,
+            signed: false,
+            next: None,
         };
-        let Ok(na) = header::parse_name_addr(top) else {
-            return false;
-        };
-        let Some(sig) = na.uri.params.get("tg").flatten() else {
-            return false;
-        };
+        let mut next_uri = None;
+        for value in msg.header_values(HeaderName::Route) {
+            let Ok(na) = header::parse_name_addr(value) else {
+                break;
+            };
+            if !self.is_us(&na.uri) {
+                next_uri = Some(na.uri);
+                break;
+            }
+            if set.ours == 0 {
+                set.signed = na
+                    .uri
+                    .params
+                    .get("tg")
+                    .flatten()
+                    .is_some_and(|sig| self.signature_ok(msg, sig));
+            }
+            set.ours += 1;
+        }
+        let next_uri = next_uri.or_else(|| msg.request_uri().and_then(|u| header::parse_uri(u).ok()));
+        set.next = next_uri.and_then(|u| Some((uri_addr(&u)?, uri_transport(&u))));
+        set
+    }
+
+    fn signature_ok(&self, msg: &Message, sig: &[u8]) -> bool {
         let call_id = msg.call_id().unwrap_or(b"");
         let from_tag = msg
             .header(HeaderName::From)
@@ -433,17 +456,11 @@ fn upstream_provisional(msg: &Message, early: bool) -> Bytes {
     ed.finish()
 }
 
-/// Where an in-dialog request goes after our `ours` Route values: the next Route, else the
-/// Request-URI. Only IP literals are routable here (names need DNS: issue for carrier links).
-fn next_hop(msg: &Message, ours: usize) -> Option<(SocketAddr, Transport)> {
-    let route = msg.header_values(HeaderName::Route).nth(ours);
-    let uri_bytes = match route {
-        Some(r) => header::parse_name_addr(r).ok()?.uri_raw,
-        None => msg.request_uri()?,
-    };
-    let uri = header::parse_uri(uri_bytes).ok()?;
-    let addr = uri_addr(&uri)?;
-    Some((addr, uri_transport(&uri)))
+/// What `route_set` found.
+struct RouteSet {
+    ours: usize,
+    signed: bool,
+    next: Option<(SocketAddr, Transport)>,
 }
 
 /// The socket address of a URI with an IP host (maddr ignored), default port 5060 (5061 sips).

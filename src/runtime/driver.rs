@@ -134,8 +134,19 @@ impl Driver {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let watchdog = sd_notify::watchdog_enabled().is_some();
+        // One timer for the core's next wake-up, moved only when that deadline changes (a new
+        // `Sleep` per loop iteration would cost a timer-wheel insert and remove each time).
+        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
         loop {
             let deadline = self.core.poll_timeout();
+            if deadline != armed {
+                if let Some(d) = deadline {
+                    sleep.as_mut().reset(tokio::time::Instant::from_std(d));
+                }
+                armed = deadline;
+            }
             let wake = tokio::select! {
                 biased;
                 _ = term.recv() => Wake::Stop,
@@ -145,7 +156,10 @@ impl Driver {
                 r = next_reload(&mut self.reloads) => Wake::AdminReload(r),
                 i = udp_ready(&self.udp) => Wake::Udp(i),
                 e = self.events.recv() => Wake::Stream(e),
-                _ = sleep_until(deadline) => Wake::Timer,
+                _ = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    Wake::Timer
+                }
             };
             match wake {
                 Wake::Udp(i) => self.drain_udp(i),
