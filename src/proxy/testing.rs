@@ -151,6 +151,19 @@ impl Net {
         self.drain();
     }
 
+    /// Hands a datagram to the core without draining what it sends (benches and allocation
+    /// counts that must not include the harness's own parsing); call `drain` afterwards.
+    pub fn handle_only(&mut self, from: SocketAddr, bytes: Bytes) {
+        let input = Input {
+            src: from,
+            local: PROXY,
+            transport: Transport::Udp,
+            conn: None,
+            bytes,
+        };
+        self.core.handle(self.now, &self.snap, &self.services, input);
+    }
+
     /// Advances the clock to the core's next deadline (never backwards) and fires the due
     /// timers; `false` when the core has no timer armed.
     pub fn step(&mut self) -> bool {
@@ -186,7 +199,9 @@ impl Net {
     }
 
     /// Drains the core's output into the inboxes and its events into `events`.
-    fn drain(&mut self) {
+    /// Moves what the core sent into the per-address inboxes (parsed), and its events into
+    /// `events`; `deliver` does this after every message.
+    pub fn drain(&mut self) {
         let at = self.elapsed();
         while let Some(t) = self.core.poll_transmit() {
             let msg = match Message::parse(t.bytes.clone()) {

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Load benchmark: trunkgate and, when installed, Kamailio with the anchor config, one after the
+# other in the same run, through the shared SIPp harness (../shared/bench/bench.sh), for the
+# inbound (carrier -> DID -> server) and outbound (PBX with digest -> carrier) flows over UDP
+# and TCP. Prints one table (benches/load/table.py) with the trunkgate/Kamailio ratios.
+#
+#   benches/load/run.sh                      # 1000 calls/s x 10000 calls, all four cases
+#   RATE=500 CALLS=5000 benches/load/run.sh
+#   FLOWS=inbound TRANSPORTS=udp benches/load/run.sh
+#   FIND_MAX=1 benches/load/run.sh           # step the rate up (bench.sh --find-max) instead
+#
+# Needs: sipp (apt-get install -y sip-tester), python3, and kamailio for the comparison
+# (apt-get install -y kamailio). Every address is on loopback; every run is bounded.
+set -u -o pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+HARNESS="${TRUNKGATE_BENCH_HARNESS:-$ROOT/../shared/bench}"
+RATE="${RATE:-1000}"; CALLS="${CALLS:-$((RATE * 10))}"
+FLOWS="${FLOWS:-inbound outbound}"; TRANSPORTS="${TRANSPORTS:-udp tcp}"
+OUT="${OUT:-${TMPDIR:-/tmp}/trunkgate-load/$(date +%Y%m%d-%H%M%S)}"
+QUIET="${QUIET_WAIT:-30}"
+[ -x "$HARNESS/bench.sh" ] || { echo "run.sh: no SIPp harness at $HARNESS (set TRUNKGATE_BENCH_HARNESS)" >&2; exit 2; }
+command -v sipp >/dev/null || { echo "run.sh: sipp missing: apt-get install -y sip-tester" >&2; exit 2; }
+mkdir -p "$OUT"
+(cd "$ROOT" && cargo build --release --quiet) || exit 1
+TG="$ROOT/target/release/trunkgate run --config $HERE/trunkgate.toml"
+KAM=""; command -v kamailio >/dev/null && KAM="$HARNESS/kamailio/run.sh"
+[ -z "$KAM" ] && echo "run.sh: kamailio not installed: trunkgate only (apt-get install -y kamailio)" >&2
+
+one() { # proxy-label flow transport proxy-cmd
+  local mode=(--rate "$RATE" --calls "$CALLS")
+  [ "${FIND_MAX:-0}" = 1 ] && mode=(--find-max --start-rate "${START_RATE:-500}" --step "${STEP:-250}")
+  echo "== $1 $2 $3" >&2
+  "$HARNESS/bench.sh" --proxy-cmd "$4" --flow "$2" --transport "$3" "${mode[@]}" \
+    --out "$OUT/$1-$2-$3" --quiet-wait "$QUIET" --noise-retries 0 > "$OUT/$1-$2-$3.log" 2>&1
+}
+for flow in $FLOWS; do
+  for tp in $TRANSPORTS; do
+    one trunkgate "$flow" "$tp" "$TG"
+    [ -n "$KAM" ] && one kamailio "$flow" "$tp" "$KAM"
+  done
+done
+python3 "$HERE/table.py" "$OUT"
