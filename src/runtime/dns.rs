@@ -86,12 +86,13 @@ async fn run(live: Arc<Live>, dns: Dns) {
     let mut installed_gen = 0;
     loop {
         let snap = live.load_full();
-        if servers.as_ref() != Some(&snap.proxy.dns_servers) {
+        let queries = dns_queries(&snap);
+        // Built only once a name needs it (no warning about a missing resolv.conf otherwise).
+        if !queries.is_empty() && servers.as_ref() != Some(&snap.proxy.dns_servers) {
             servers = Some(snap.proxy.dns_servers.clone());
             resolver = build_resolver(&snap.proxy.dns_servers);
             due.clear();
         }
-        let queries = dns_queries(&snap);
         due.retain(|q, _| queries.contains(q));
         let mut changed = false;
         if let Some(r) = &resolver {
@@ -255,4 +256,22 @@ fn name_server(addr: SocketAddr) -> NameServerConfig {
         c.port = addr.port();
     }
     ns
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_server_keeps_the_configured_port() {
+        let ns = name_server("127.0.0.9:5353".parse().unwrap());
+        assert_eq!(ns.ip.to_string(), "127.0.0.9");
+        assert!(!ns.connections.is_empty());
+        assert!(ns.connections.iter().all(|c| c.port == 5353));
+    }
+
+    #[tokio::test]
+    async fn resolver_for_explicit_servers_builds() {
+        assert!(build_resolver(&["127.0.0.9:53".parse().unwrap()]).is_some());
+    }
 }
