@@ -203,6 +203,7 @@ impl Builder {
             },
             digest_users: self.digest_users,
             server_realms: self.server_realms,
+            resolved: Default::default(),
         }
     }
 

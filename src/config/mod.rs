@@ -3,6 +3,7 @@
 //! old one when the new file has errors.
 
 pub mod e164;
+pub mod resolved;
 pub mod snapshot;
 
 mod compile;

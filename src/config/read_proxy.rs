@@ -29,6 +29,7 @@ const PROXY_KEYS: &[&str] = &[
     "tls_private_key",
     "register_min_expires",
     "register_max_expires",
+    "dns_servers",
 ];
 
 const DAY: u32 = 86_400;
@@ -87,6 +88,7 @@ pub(crate) fn read_proxy(d: &mut Diag, t: Option<&Tbl<'_, '_>>) -> ProxySettings
         tls_private_key: t.opt_string(d, "tls_private_key").map(PathBuf::from),
         register_min_expires,
         register_max_expires,
+        dns_servers: read_dns_servers(d, t),
     };
     check_tls(d, t, &p);
     p
@@ -123,6 +125,25 @@ fn read_listen(d: &mut Diag, t: &Tbl<'_, '_>) -> Vec<Listen> {
         }
     }
     out
+}
+
+/// `dns_servers`: `IP` (port 53) or `IP:PORT` / `[IPv6]:PORT`; empty = the system resolver.
+fn read_dns_servers(d: &mut Diag, t: &Tbl<'_, '_>) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for it in t.strings(d, "dns_servers") {
+        match parse_dns_server(it.text) {
+            Some(a) => out.push(a),
+            None => d.error(&it.span, &it.path, "expected IP or IP:PORT"),
+        }
+    }
+    out
+}
+
+fn parse_dns_server(s: &str) -> Option<SocketAddr> {
+    if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, 53));
+    }
+    s.parse().ok().filter(|a: &SocketAddr| a.port() != 0)
 }
 
 fn check_tls(d: &mut Diag, t: &Tbl<'_, '_>, p: &ProxySettings) {

@@ -46,6 +46,10 @@ pub struct Snapshot {
     pub digest_users: HashMap<(String, String), DigestOwner>,
     /// Server realms (lower-cased) that are not `[proxy].realm` (SPEC §3 "Realm").
     pub server_realms: Vec<String>,
+    /// Carrier names as last resolved by the runtime (next hops and extra source entries).
+    /// The one interior-mutable cell of a snapshot: the runtime's DNS task swaps it whole,
+    /// readers `load()` it lock-free (see `config::resolved`).
+    pub resolved: arc_swap::ArcSwap<super::resolved::ResolvedHosts>,
 }
 
 /// `[proxy]`.
@@ -70,6 +74,9 @@ pub struct ProxySettings {
     /// Registrar: expires accepted from clients are clamped to [min, max] (extension).
     pub register_min_expires: u32,
     pub register_max_expires: u32,
+    /// DNS servers for carrier names (`[proxy] dns_servers`); empty: the system resolver
+    /// (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// A listener: `udp:127.0.0.1:5060`.
@@ -214,11 +221,17 @@ pub struct Carrier {
     pub transport: Transport,
     pub hostname: String,
     pub port: u16,
+    /// Whether `port` was written in the file. The loader still fills `port` with 5060 when it
+    /// is not, but a DNS-name `hostname` without an explicit port is looked up with SRV first
+    /// (RFC 3263 §4.2), and the Request-URI then carries no port.
+    pub port_explicit: bool,
     /// Where calls to this carrier go: outbound_server:port when set, else hostname:port.
     /// `None` when the host is a DNS name (resolved at run time).
     pub next_hop: Option<SocketAddr>,
     pub outbound_server: Option<String>,
     pub outbound_server_port: u16,
+    /// Whether `outbound_server_port` was written in the file (see `port_explicit`).
+    pub outbound_server_port_explicit: bool,
     pub additional_ips: Vec<IpNet>,
     pub verify_port: bool,
     pub auth_id: String,
@@ -357,7 +370,7 @@ pub struct SourceEntry {
 
 /// Longest-prefix-match index of source addresses. Carriers are listed before servers for the
 /// same prefix (SPEC §3 order).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SourceIndex {
     pub(crate) v4: prefix_trie::PrefixMap<ipnet::Ipv4Net, Vec<SourceEntry>>,
     pub(crate) v6: prefix_trie::PrefixMap<ipnet::Ipv6Net, Vec<SourceEntry>>,

@@ -12,8 +12,12 @@ use crate::config::{CarrierAuthMode, DigestOwner, Snapshot, SourceEntry, SourceO
 /// Only the longest prefix is consulted: when none of its entries accepts the port, the source
 /// is unknown even if a shorter prefix would have matched (a more specific entry is the
 /// operator's stronger statement about that address).
+///
+/// Carriers whose host is a DNS name are found through the snapshot's `resolved` cell: the
+/// runtime keeps there a copy of the index with their resolved addresses added.
 pub fn identify(snap: &Snapshot, src: SocketAddr) -> Option<SourceOwner> {
-    let entries = snap.sources.lookup(src.ip());
+    let resolved = snap.resolved.load();
+    let entries = resolved.sources(&snap.sources).lookup(src.ip());
     let port_ok = |e: &&SourceEntry| e.port.is_none_or(|p| p == src.port()) && by_address(snap, e.owner);
     let carrier = entries
         .iter()
@@ -154,6 +158,21 @@ mod tests {
         };
         snap.sources.insert("127.0.0.9/32".parse().unwrap(), entry);
         assert_eq!(identify(&snap, sock("127.0.0.9:5060")), None);
+    }
+
+    #[test]
+    fn named_carrier_by_resolved_address() {
+        use crate::config::resolved::ResolvedHosts;
+        let snap = Fixture::new()
+            .carrier_with("named", "carrier.test", |_| {})
+            .ip_server("pbx", "127.0.0.4")
+            .build();
+        assert_eq!(identify(&snap, sock("127.0.0.5:5060")), None);
+        let addr = sock("127.0.0.5:5060");
+        let resolved = ResolvedHosts::build(&snap, |_| std::slice::from_ref(&addr));
+        snap.resolved.store(std::sync::Arc::new(resolved));
+        assert_eq!(identify(&snap, sock("127.0.0.5:1234")), carrier(0));
+        assert_eq!(identify(&snap, sock("127.0.0.4:5060")), server(0));
     }
 
     #[test]

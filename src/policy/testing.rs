@@ -196,6 +196,7 @@ impl Fixture {
             sources: self.sources(),
             digest_users: self.digest_users(),
             server_realms: self.server_realms(),
+            resolved: Default::default(),
             dids: self.dids,
             carriers: self.carriers,
             accounts: self.accounts,
@@ -361,6 +362,7 @@ fn default_proxy() -> ProxySettings {
         tls_private_key: None,
         register_min_expires: 60,
         register_max_expires: 3600,
+        dns_servers: Vec::new(),
     }
 }
 
@@ -373,9 +375,11 @@ fn default_carrier(id: CarrierId, name: &str, host: &str) -> Carrier {
         transport: Transport::Udp,
         hostname: host.to_owned(),
         port: 5060,
+        port_explicit: true,
         next_hop: None,
         outbound_server: None,
         outbound_server_port: 5060,
+        outbound_server_port_explicit: true,
         additional_ips: Vec::new(),
         verify_port: false,
         auth_id: String::new(),

@@ -237,7 +237,9 @@ impl Core {
                 Destination::RegisteredCarrier(c) => {
                     registered_hop(&call.snap, svc, Caller::Carrier(*c), &target, unix)
                 }
-                Destination::Host { .. } => None,
+                Destination::Host { transport, .. } => {
+                    resolved_hop(&call.snap, target.kind, *transport, &target.ruri)
+                }
             };
             let Some(hop) = hop else {
                 call.last_failure = Some(Failure::Local(480));
@@ -620,6 +622,22 @@ struct Hop {
     transport: Transport,
     conn: Option<super::ConnId>,
     ruri: String,
+}
+
+/// A carrier whose host is a DNS name: its current resolution (kept fresh by the runtime in the
+/// snapshot's `resolved` cell, read lock-free). Unresolved (or a failover URI naming a host):
+/// `None`, and the target fails with 480 like any unusable destination.
+fn resolved_hop(snap: &Snapshot, kind: TargetKind, transport: Transport, ruri: &str) -> Option<Hop> {
+    let TargetKind::Carrier(c) = kind else {
+        return None;
+    };
+    let dest = snap.resolved.load().next_hop(c)?;
+    Some(Hop {
+        dest,
+        transport,
+        conn: None,
+        ruri: ruri.to_owned(),
+    })
 }
 
 /// A registered target (SPEC §4 "Destination"): the binding's Contact with the user set per

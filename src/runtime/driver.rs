@@ -17,7 +17,9 @@ use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, error, info, warn};
 
 use super::admin::ReloadRequest;
+use super::dns::Dns;
 use super::tcp::{self, Events, StreamEvent};
+use super::tls::{self, ClientConfigs};
 use super::udp::UdpListener;
 use crate::config::{self, ConfigErrors, Live, Transport};
 use crate::proxy::{ConnId, Core, CoreConfig, Input, Services, Transmit};
@@ -32,6 +34,7 @@ const TICK: Duration = Duration::from_secs(1);
 
 struct Conn {
     tx: UnboundedSender<Bytes>,
+    transport: Transport,
 }
 
 /// The driver task's state.
@@ -53,6 +56,12 @@ pub struct Driver {
     reloads: Option<Receiver<ReloadRequest>>,
     /// Arrival instants of the messages handled in this loop iteration (relay latency).
     received: Vec<Instant>,
+    /// Bound `tls:` listeners (the local address of outgoing TLS connections).
+    tls_local: Vec<SocketAddr>,
+    /// Roots for outgoing TLS, per `ca_file`.
+    tls_clients: ClientConfigs,
+    /// Background resolution of carrier names (fills reloaded snapshots).
+    dns: Option<Dns>,
 }
 
 /// The signal streams the driver reacts to. Installed before the proxy reports ready, so a
@@ -114,7 +123,17 @@ impl Driver {
             telemetry: Arc::new(telemetry),
             reloads: None,
             received: Vec::with_capacity(UDP_BATCH),
+            tls_local: Vec::new(),
+            tls_clients: ClientConfigs::default(),
+            dns: None,
         }
+    }
+
+    /// Hooks in the `tls:` listeners' addresses and the DNS task.
+    pub fn with_links(mut self, tls_local: Vec<SocketAddr>, dns: Dns) -> Driver {
+        self.tls_local = tls_local;
+        self.dns = Some(dns);
+        self
     }
 
     /// Hooks in the process's telemetry and the admin port's reload requests.
@@ -228,8 +247,13 @@ impl Driver {
 
     fn on_stream(&mut self, e: StreamEvent) {
         match e {
-            StreamEvent::Opened { id, peer, tx } => {
-                self.conns.insert(id, Conn { tx });
+            StreamEvent::Opened {
+                id,
+                peer,
+                transport,
+                tx,
+            } => {
+                self.conns.insert(id, Conn { tx, transport });
                 self.by_peer.insert(peer, id);
             }
             StreamEvent::Message(input) => self.handle(input),
@@ -277,19 +301,42 @@ impl Driver {
             .filter(|c| self.conns.contains_key(c))
             .or_else(|| self.by_peer.get(&t.dest).copied());
         if let Some(conn) = id.and_then(|id| self.conns.get(&id)) {
-            if conn.tx.send(t.bytes.clone()).is_ok() {
+            if (t.conn.is_some() || conn.transport == t.transport) && conn.tx.send(t.bytes.clone()).is_ok() {
                 return;
             }
         }
-        let Some(local) = self.tcp_local.first().copied() else {
-            warn!("no tcp listener: cannot send to {}", t.dest);
+        let Some((id, tx)) = self.open_stream(&t) else {
             return;
         };
-        let max = self.live.load().proxy.max_message_bytes;
-        let (id, tx) = tcp::connect(t.dest, local, max, self.events_tx.clone());
         let _ = tx.send(t.bytes);
-        self.conns.insert(id, Conn { tx });
+        self.conns.insert(
+            id,
+            Conn {
+                tx,
+                transport: t.transport,
+            },
+        );
         self.by_peer.insert(t.dest, id);
+    }
+
+    /// A new outgoing TCP or TLS connection to `t.dest` (from the first listener of that
+    /// transport, else the first TCP one).
+    fn open_stream(&mut self, t: &Transmit) -> Option<(ConnId, UnboundedSender<Bytes>)> {
+        let local = match t.transport {
+            Transport::Tls => self.tls_local.first().or(self.tcp_local.first()),
+            _ => self.tcp_local.first(),
+        };
+        let Some(local) = local.copied() else {
+            warn!("no tcp listener: cannot send to {}", t.dest);
+            return None;
+        };
+        let snap = self.live.load();
+        let max = snap.proxy.max_message_bytes;
+        if t.transport != Transport::Tls {
+            return Some(tcp::connect(t.dest, local, max, self.events_tx.clone()));
+        }
+        let peer = self.tls_clients.peer_for(&snap, t.dest)?;
+        Some(tls::connect(t.dest, local, max, self.events_tx.clone(), peer))
     }
 
     fn reload(&mut self) -> Result<u64, ConfigErrors> {
@@ -301,6 +348,10 @@ impl Driver {
                 }
                 self.generation = next;
                 self.telemetry.config_loaded(&snap, unix_now());
+                if let Some(dns) = &self.dns {
+                    dns.prime(&snap);
+                }
+                self.tls_clients.clear();
                 self.live.store(Arc::new(snap));
                 info!(generation = next, "configuration reloaded");
                 Ok(next)

@@ -3,10 +3,12 @@
 //! the clock or touches sockets.
 
 mod admin;
+mod dns;
 mod driver;
 mod secret;
 mod state;
 mod tcp;
+mod tls;
 mod udp;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +58,8 @@ pub enum StartError {
     State(std::io::Error),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("tls listener: {0}")]
+    Tls(String),
 }
 
 async fn serve(path: PathBuf, snap: Snapshot, log: LogControl) -> Result<(), StartError> {
@@ -63,6 +67,12 @@ async fn serve(path: PathBuf, snap: Snapshot, log: LogControl) -> Result<(), Sta
     let udp = udp::bind_all(&snap.proxy.listen)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let tcp = tcp::listen_all(&snap.proxy.listen, snap.proxy.max_message_bytes, tx.clone())?;
+    let tls = tls::listen_all(
+        &snap.proxy.listen,
+        tls_server(&snap.proxy)?,
+        snap.proxy.max_message_bytes,
+        tx.clone(),
+    )?;
     let admin_port = snap.admin.as_ref().map(|a| admin::bind(a.listen)).transpose()?;
     let telemetry = Arc::new(Telemetry::new(
         log,
@@ -84,6 +94,7 @@ async fn serve(path: PathBuf, snap: Snapshot, log: LogControl) -> Result<(), Sta
     let services = Arc::new(Services::new(secret));
     state::load(snap.proxy.state_dir.as_deref(), &services, driver::unix_now());
     let live: Arc<Live> = config::live(snap);
+    let dns = dns::Dns::spawn(Arc::clone(&live));
     for l in &live.load().proxy.listen {
         info!("listening on {:?}:{}", l.transport, l.addr);
     }
@@ -107,9 +118,21 @@ async fn serve(path: PathBuf, snap: Snapshot, log: LogControl) -> Result<(), Sta
     info!("trunkgate ready");
     driver::Driver::new(core_cfg, live, services, path, udp, tcp, tx, rx)
         .with_ops(telemetry, reload_rx)
+        .with_links(tls, dns)
         .run(signals)
         .await;
     Ok(())
+}
+
+/// The `tls:` listeners' certificate, when any is configured.
+fn tls_server(p: &config::ProxySettings) -> Result<Option<Arc<rustls::ServerConfig>>, StartError> {
+    let has_tls = p.listen.iter().any(|l| l.transport == config::Transport::Tls);
+    match (&p.tls_certificate, &p.tls_private_key) {
+        (Some(cert), Some(key)) if has_tls => tls::server_config(cert, key)
+            .map(Some)
+            .map_err(|e| StartError::Tls(e.to_string())),
+        _ => Ok(None),
+    }
 }
 
 /// `udp:127.0.0.1:5060`, as written in `[proxy].listen`.

@@ -1,6 +1,6 @@
 //! TCP listeners and connections. Each connection has a reader task (stream framing, CRLF
-//! keep-alive answered in place, idle close) and a writer task fed by an unbounded channel; the
-//! driver owns the connection table and is the only one that decides what to send where, so the
+//! keep-alive answered in place, idle close) and a writer task fed by an unbounded channel (TLS
+//! connections reuse both, see `tls.rs`); the driver owns the connection table and is the only one that decides what to send where, so the
 //! messages of one transaction are written in the order the core produced them.
 
 use std::net::SocketAddr;
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, warn};
@@ -32,11 +32,14 @@ pub enum StreamEvent {
     Opened {
         id: ConnId,
         peer: SocketAddr,
+        /// `Tcp`, or `Tls` for a connection accepted on a `tls:` listener.
+        transport: Transport,
         tx: UnboundedSender<Bytes>,
     },
     /// A whole message arrived.
     Message(Input),
-    /// The connection is gone (`failed`: an outgoing connect that never succeeded).
+    /// The connection is gone (`failed`: an outgoing connect, or its TLS handshake, never
+    /// succeeded).
     Closed {
         id: ConnId,
         peer: SocketAddr,
@@ -47,22 +50,44 @@ pub enum StreamEvent {
 /// The driver's channel end for stream events.
 pub type Events = UnboundedSender<StreamEvent>;
 
+/// What a connection's tasks know about it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Link {
+    pub id: ConnId,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub transport: Transport,
+    /// `max_message_bytes`.
+    pub max: usize,
+}
+
+/// A fresh connection id (shared by TCP and TLS connections).
+pub(super) fn next_id() -> ConnId {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Binds every `tcp:` listener and spawns its accept loop (must run inside the runtime).
 pub fn listen_all(listen: &[Listen], max: usize, events: Events) -> Result<Vec<SocketAddr>, StartError> {
     let mut bound = Vec::new();
     for l in listen.iter().filter(|l| l.transport == Transport::Tcp) {
-        let err = |err| StartError::Bind {
-            what: format!("tcp:{}", l.addr),
-            err,
-        };
-        let std = std::net::TcpListener::bind(l.addr).map_err(err)?;
-        std.set_nonblocking(true).map_err(err)?;
-        let listener = TcpListener::from_std(std).map_err(err)?;
-        let local = listener.local_addr().map_err(err)?;
+        let (listener, local) = bind(l)?;
         tokio::spawn(accept_loop(listener, local, max, events.clone()));
         bound.push(local);
     }
     Ok(bound)
+}
+
+/// Binds one stream listener (`tcp:` or `tls:`).
+pub(super) fn bind(l: &Listen) -> Result<(TcpListener, SocketAddr), StartError> {
+    let err = |err| StartError::Bind {
+        what: format!("{}:{}", l.transport.via_name().to_ascii_lowercase(), l.addr),
+        err,
+    };
+    let std = std::net::TcpListener::bind(l.addr).map_err(err)?;
+    std.set_nonblocking(true).map_err(err)?;
+    let listener = TcpListener::from_std(std).map_err(err)?;
+    let local = listener.local_addr().map_err(err)?;
+    Ok((listener, local))
 }
 
 async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, events: Events) {
@@ -70,19 +95,18 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, event
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-                let (tx, rx) = unbounded_channel();
-                if events
-                    .send(StreamEvent::Opened {
-                        id,
-                        peer,
-                        tx: tx.clone(),
-                    })
-                    .is_err()
-                {
+                let link = Link {
+                    id: next_id(),
+                    peer,
+                    local,
+                    transport: Transport::Tcp,
+                    max,
+                };
+                let Some((tx, rx)) = opened(&link, &events) else {
                     return;
-                }
-                spawn_conn(stream, id, peer, local, max, tx, rx, events.clone());
+                };
+                let (rd, wr) = stream.into_split();
+                spawn_halves(rd, wr, link, tx, rx, events.clone());
             }
             Err(e) => {
                 warn!("tcp accept on {local}: {e}");
@@ -90,6 +114,21 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, event
             }
         }
     }
+}
+
+/// Tells the driver about an accepted connection; `None` when the driver is gone.
+pub(super) fn opened(
+    link: &Link,
+    events: &Events,
+) -> Option<(UnboundedSender<Bytes>, UnboundedReceiver<Bytes>)> {
+    let (tx, rx) = unbounded_channel();
+    let ev = StreamEvent::Opened {
+        id: link.id,
+        peer: link.peer,
+        transport: link.transport,
+        tx: tx.clone(),
+    };
+    events.send(ev).ok().map(|()| (tx, rx))
 }
 
 /// Opens an outgoing connection; returns its id and the sender to queue bytes on at once
@@ -100,64 +139,92 @@ pub fn connect(
     max: usize,
     events: Events,
 ) -> (ConnId, UnboundedSender<Bytes>) {
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let id = next_id();
     let (tx, rx) = unbounded_channel();
     let tx2 = tx.clone();
+    let link = Link {
+        id,
+        peer,
+        local,
+        transport: Transport::Tcp,
+        max,
+    };
     tokio::spawn(async move {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer)).await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                spawn_conn(stream, id, peer, local, max, tx2, rx, events);
+        match open(peer).await {
+            Some(stream) => {
+                let (rd, wr) = stream.into_split();
+                spawn_halves(rd, wr, link, tx2, rx, events);
             }
-            _ => {
-                debug!("tcp connect to {peer} failed");
-                let _ = events.send(StreamEvent::Closed {
-                    id,
-                    peer,
-                    failed: true,
-                });
-            }
+            None => connect_failed(&link, &events),
         }
     });
     (id, tx)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn_conn(
-    stream: TcpStream,
-    id: ConnId,
-    peer: SocketAddr,
-    local: SocketAddr,
-    max: usize,
+/// A TCP connection to `peer` (bounded by the connect timeout), or `None` (logged).
+pub(super) async fn open(peer: SocketAddr) -> Option<TcpStream> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer)).await {
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            Some(stream)
+        }
+        Ok(Err(e)) => {
+            debug!("tcp connect to {peer} failed: {e}");
+            None
+        }
+        Err(_) => {
+            debug!("tcp connect to {peer} timed out");
+            None
+        }
+    }
+}
+
+/// Reports an outgoing connection that never came up (the core fails over its branches).
+pub(super) fn connect_failed(link: &Link, events: &Events) {
+    let _ = events.send(StreamEvent::Closed {
+        id: link.id,
+        peer: link.peer,
+        failed: true,
+    });
+}
+
+/// Runs a connection: a writer task draining `rx` and a reader task framing messages.
+pub(super) fn spawn_halves<R, W>(
+    mut rd: R,
+    mut wr: W,
+    link: Link,
     tx: UnboundedSender<Bytes>,
     mut rx: UnboundedReceiver<Bytes>,
     events: Events,
-) {
-    let (mut rd, mut wr) = stream.into_split();
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
             if wr.write_all(&b).await.is_err() {
                 break;
             }
+            // TLS buffers records: push them out once the queue is empty (no-op for TCP).
+            if rx.is_empty() && wr.flush().await.is_err() {
+                break;
+            }
         }
     });
     tokio::spawn(async move {
-        let reason = read_loop(&mut rd, id, peer, local, max, &tx, &events).await;
-        debug!("tcp {peer} closed: {reason}");
+        let reason = read_loop(&mut rd, &link, &tx, &events).await;
+        debug!("{:?} {} closed: {reason}", link.transport, link.peer);
         let _ = events.send(StreamEvent::Closed {
-            id,
-            peer,
+            id: link.id,
+            peer: link.peer,
             failed: false,
         });
     });
 }
 
-async fn read_loop(
-    rd: &mut tokio::net::tcp::OwnedReadHalf,
-    id: ConnId,
-    peer: SocketAddr,
-    local: SocketAddr,
-    max: usize,
+async fn read_loop<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    link: &Link,
     tx: &UnboundedSender<Bytes>,
     events: &Events,
 ) -> &'static str {
@@ -170,7 +237,7 @@ async fn read_loop(
             Ok(Ok(_)) => {}
         }
         loop {
-            match frame(&buf, max) {
+            match frame(&buf, link.max) {
                 Frame::Incomplete => break,
                 Frame::KeepAlive(n) => {
                     if n >= 4 {
@@ -182,10 +249,10 @@ async fn read_loop(
                     let bytes = Bytes::copy_from_slice(&buf[..n]);
                     buf.advance(n);
                     let input = Input {
-                        src: peer,
-                        local,
-                        transport: Transport::Tcp,
-                        conn: Some(id),
+                        src: link.peer,
+                        local: link.local,
+                        transport: link.transport,
+                        conn: Some(link.id),
                         bytes,
                     };
                     if events.send(StreamEvent::Message(input)).is_err() {

@@ -4,11 +4,13 @@
 pub mod admin;
 pub mod auth;
 pub mod carrier;
+pub mod dns;
 pub mod msg;
 pub mod net;
 pub mod proxy;
 pub mod register;
 pub mod routes;
+pub mod tls;
 pub mod tweak;
 pub mod ua;
 pub mod uac;
