@@ -67,6 +67,35 @@ pub struct Compose {
     pub rpid: PartyHeader,
 }
 
+impl Compose {
+    /// One line for `trunkgate route`: every header part that changes.
+    pub fn describe(&self) -> String {
+        let mut out = Vec::new();
+        for (name, e) in [("From", &self.from), ("To", &self.to)] {
+            let parts = [("display", &e.display), ("user", &e.user), ("host", &e.host)];
+            for (part, v) in parts {
+                if let Some(v) = v {
+                    out.push(format!("{name} {part} {v:?}"));
+                }
+            }
+        }
+        for (name, h) in [
+            ("P-Asserted-Identity", &self.pai),
+            ("Remote-Party-ID", &self.rpid),
+        ] {
+            match h {
+                PartyHeader::Keep => {}
+                PartyHeader::Remove => out.push(format!("{name} removed")),
+                PartyHeader::Set(p) => {
+                    let d = p.display.as_deref().unwrap_or("");
+                    out.push(format!("{name} \"{d}\" <sip:{}@{}>", p.user, p.host));
+                }
+            }
+        }
+        out.join(", ")
+    }
+}
+
 /// The caller as policy saw it: number (E.164 when it normalised) and display name, read per
 /// the calling side's `inbound_parameters` (servers: From).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -132,7 +161,9 @@ pub fn request_uri(ctx: &Context<'_>) -> (Option<String>, Option<String>) {
 pub fn plan(ctx: &Context<'_>) -> Option<Compose> {
     let p = &ctx.carrier.outbound_parameters;
     let touched = p.iter().any(|e| {
-        e.value != OutboundValue::Default && !e.key.starts_with("request_line_") && !e.key.starts_with("contact_")
+        e.value != OutboundValue::Default
+            && !e.key.starts_with("request_line_")
+            && !e.key.starts_with("contact_")
     });
     if !touched {
         return None;

@@ -158,7 +158,13 @@ fn relay(direction: Direction, server: &Server, number: String, targets: Vec<Tar
 }
 
 /// `number` out over the carriers on behalf of `server` (outbound calls, `force_outbound`).
-fn dial_out(snap: &Snapshot, server: &Server, number: String, cid: Option<&Cid>, origin: &Origin) -> Decision {
+fn dial_out(
+    snap: &Snapshot,
+    server: &Server,
+    number: String,
+    cid: Option<&Cid>,
+    origin: &Origin,
+) -> Decision {
     let targets = carrier_targets(snap, server, &number, cid, origin);
     relay(Direction::Outbound, server, number, targets)
 }

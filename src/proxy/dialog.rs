@@ -209,4 +209,29 @@ mod tests {
         assert!(!s.verify(sig.as_bytes(), b"call-2", b"tagA", None));
         assert!(!s.verify(b"0000000000000000", b"call-1", b"tagA", None));
     }
+
+    fn msg(from: &str, to: &str) -> Message {
+        let text = format!(
+            "BYE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.3;branch=z9hG4bK1\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: c\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"
+        );
+        Message::parse(Bytes::from(text)).expect("parses")
+    }
+
+    #[test]
+    fn rewrite_translates_each_direction() {
+        let received = msg("\"Alice\" <sip:201@pbx>;tag=a1", "<sip:+1212@edge>");
+        let sent = msg("<sip:4155@carrier>;tag=a1", "<sip:1212@carrier>");
+        assert_eq!(Rewrite::between(&received, &received), None);
+        let r = Rewrite::between(&received, &sent).expect("rewritten");
+        let down = r.for_request(&msg("\"Alice\" <sip:201@pbx>;tag=a1", "<sip:+1212@edge>;tag=b2"));
+        assert_eq!(
+            (down.from, down.to),
+            (&b"<sip:4155@carrier>"[..], &b"<sip:1212@carrier>"[..])
+        );
+        let up = r.for_request(&msg("<sip:1212@carrier>;tag=b2", "<sip:4155@carrier>;tag=a1"));
+        assert_eq!(
+            (up.from, up.to),
+            (&b"<sip:+1212@edge>"[..], &b"\"Alice\" <sip:201@pbx>"[..])
+        );
+    }
 }

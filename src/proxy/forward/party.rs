@@ -35,7 +35,9 @@ pub(super) fn apply_compose(msg: &Message, c: &Compose, ed: &mut Editor<'_>) {
 /// Puts `ids` on a request's From and To, keeping the request's own tags.
 pub(super) fn apply_ids(msg: &Message, ids: &DialogIds<'_>, ed: &mut Editor<'_>) {
     for (name, value) in [(HeaderName::From, ids.from), (HeaderName::To, ids.to)] {
-        let Some(h) = msg.headers_named(name).next() else { continue };
+        let Some(h) = msg.headers_named(name).next() else {
+            continue;
+        };
         let tag = header::tag_of(msg.slice(h.value));
         ed.replace_header_value(h, &with_tag(value, tag));
     }
@@ -79,7 +81,9 @@ pub fn without_tag(value: &[u8]) -> Bytes {
         return Bytes::copy_from_slice(value);
     };
     let params = na.params.0;
-    let head = value.get(..value.len().saturating_sub(params.len())).unwrap_or(value);
+    let head = value
+        .get(..value.len().saturating_sub(params.len()))
+        .unwrap_or(value);
     let mut out = BytesMut::with_capacity(value.len());
     out.put_slice(head);
     for (name, v) in na.params.iter() {
@@ -111,7 +115,9 @@ fn edit_party(msg: &Message, name: HeaderName, e: &PartyEdit, ed: &mut Editor<'_
     if e.is_empty() {
         return;
     }
-    let Some(h) = msg.headers_named(name).next() else { return };
+    let Some(h) = msg.headers_named(name).next() else {
+        return;
+    };
     let Ok(na) = header::parse_name_addr(msg.slice(h.value)) else {
         return;
     };
