@@ -9,6 +9,7 @@ mod carriers;
 mod checks;
 mod lifecycle;
 mod outbound;
+mod outparams;
 mod registrar;
 mod routing;
 mod routing_callerid;
