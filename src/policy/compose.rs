@@ -16,6 +16,17 @@ use super::number::format_number;
 use super::{CallFacts, Identity};
 use crate::config::{Carrier, DisplaySource, OutboundParameter, OutboundValue};
 
+const PAI_KEYS: [&str; 3] = [
+    "p_asserted_identity_display_name",
+    "p_asserted_identity_user_part",
+    "p_asserted_identity_host_part",
+];
+const RPID_KEYS: [&str; 3] = [
+    "remote_party_id_calling_party_display_name",
+    "remote_party_id_calling_party_user_part",
+    "remote_party_id_calling_party_host_part",
+];
+
 /// New content for the parts of a From or To header; `None` keeps what came.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PartyEdit {
@@ -61,9 +72,13 @@ pub enum PartyHeader {
 /// in `Target::ruri` itself). When a target has one, it supersedes `Target::identity`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Compose {
+    /// From display name, user and host.
     pub from: PartyEdit,
+    /// To user and host (the seed's `to_display_name` is not offered).
     pub to: PartyEdit,
+    /// P-Asserted-Identity.
     pub pai: PartyHeader,
+    /// Remote-Party-ID (calling party).
     pub rpid: PartyHeader,
 }
 
@@ -100,7 +115,9 @@ impl Compose {
 /// the calling side's `inbound_parameters` (servers: From).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {
+    /// E.164 when it normalised, else as it came.
     pub number: String,
+    /// The caller's display name, if any.
     pub display: Option<String>,
 }
 
@@ -138,6 +155,7 @@ pub fn display_from<'a>(facts: &CallFacts<'a>, source: DisplaySource) -> Option<
 
 /// Everything a value can be resolved from, for one carrier target.
 pub struct Context<'a> {
+    /// The carrier the target goes to (its `outbound_parameters`, credentials, host).
     pub carrier: &'a Carrier,
     /// `[proxy].advertise` (PROXY_HOST, and the host of added PAI / RPID).
     pub advertise: &'a str,
@@ -145,6 +163,7 @@ pub struct Context<'a> {
     pub called: &'a str,
     /// SPEC §4 caller ID already in the carrier's format, if any.
     pub identity: Option<&'a Identity>,
+    /// The caller, for CALLER_NUMBER / CALLER_DISPLAY_NAME without a caller ID.
     pub origin: &'a Origin,
 }
 
@@ -175,8 +194,8 @@ pub fn plan(ctx: &Context<'_>) -> Option<Compose> {
             user: user_part(ctx, "to_user_part", None),
             host: resolve(ctx, lookup(p, "to_host_part")),
         },
-        pai: party_header(ctx, "p_asserted_identity", true),
-        rpid: party_header(ctx, "remote_party_id_calling_party", false),
+        pai: party_header(ctx, PAI_KEYS, true),
+        rpid: party_header(ctx, RPID_KEYS, false),
     })
 }
 
@@ -201,17 +220,17 @@ fn user_part(ctx: &Context<'_>, key: &str, default: Option<String>) -> Option<St
     resolve(ctx, v).map(|u| escape_user(&u)).or(default)
 }
 
-/// P-Asserted-Identity (`prefix` p_asserted_identity, follows the caller ID by default) or
-/// Remote-Party-ID (remote_party_id_calling_party, only when asked for).
-fn party_header(ctx: &Context<'_>, prefix: &str, follows_identity: bool) -> PartyHeader {
+/// P-Asserted-Identity (follows the caller ID by default) or Remote-Party-ID (only when asked
+/// for); `keys`: the display name, user and host part keys.
+fn party_header(ctx: &Context<'_>, keys: [&str; 3], follows_identity: bool) -> PartyHeader {
     let p = &ctx.carrier.outbound_parameters;
-    let key = |part: &str| format!("{prefix}_{part}");
-    let values = ["display_name", "user_part", "host_part"].map(|part| lookup(p, &key(part)));
+    let values = keys.map(|k| lookup(p, k));
     if values.iter().any(|v| **v == OutboundValue::None) {
         return PartyHeader::Remove;
     }
     let asked = values.iter().any(|v| **v != OutboundValue::Default);
-    if !asked && !(follows_identity && ctx.identity.is_some()) {
+    let changed = asked || (follows_identity && ctx.identity.is_some());
+    if !changed {
         return PartyHeader::Keep;
     }
     let [display, user, host] = values;

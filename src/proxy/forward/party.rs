@@ -20,7 +20,9 @@ const RPID_PARAMS: &str = ";party=calling;screen=yes;privacy=off";
 /// tag the request carries.
 #[derive(Debug, Clone, Copy)]
 pub struct DialogIds<'a> {
+    /// The From value, without tag.
     pub from: &'a [u8],
+    /// The To value, without tag.
     pub to: &'a [u8],
 }
 
@@ -65,13 +67,16 @@ pub fn restore_ids(resp: &Message, req: &Message, ed: &mut Editor<'_>) {
     if got == req_to {
         return;
     }
-    let want = match (header::tag_of(req_to), header::tag_of(got)) {
-        (None, Some(tag)) => with_tag(req_to, Some(tag)),
-        _ => Bytes::copy_from_slice(req_to),
+    // The usual answer: the request's To with the callee's tag appended; no allocation then.
+    let tag = match header::tag_of(req_to) {
+        None => header::tag_of(got),
+        Some(_) => None,
     };
-    if got != want.as_ref() {
-        ed.replace_header_value(h, &want);
+    let tagged = got.strip_prefix(req_to).and_then(|r| r.strip_prefix(b";tag="));
+    if tag.is_some() && tagged == tag {
+        return;
     }
+    ed.replace_header_value(h, &with_tag(req_to, tag));
 }
 
 /// A From/To value without its `tag` parameter (other parameters kept).
