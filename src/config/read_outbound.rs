@@ -83,7 +83,7 @@ fn read_entry(d: &mut Diag, e: &Tbl<'_, '_>, key: &str) -> Option<OutboundValue>
 }
 
 /// Rules of SPEC §2: NONE only on headers (not on user/host parts), contact_* only DEFAULT,
-/// CUSTOM needs a header-safe custom_value.
+/// CUSTOM needs a header-safe custom_value; a host part takes only values that are hosts.
 fn check_entry(d: &mut Diag, e: &Tbl<'_, '_>, key: &str, value: &OutboundValue, custom: &str) -> Option<()> {
     let at = e.span_of("value");
     if key.starts_with("contact_") && *value != OutboundValue::Default {
@@ -98,6 +98,14 @@ fn check_entry(d: &mut Diag, e: &Tbl<'_, '_>, key: &str, value: &OutboundValue, 
     let header = key.starts_with("p_asserted_identity") || key.starts_with("remote_party_id");
     if *value == OutboundValue::None && part && !header {
         d.error(&at, &e.key("value"), "NONE cannot drop a URI user or host part");
+        return None;
+    }
+    if key.ends_with("_host_part") && !host_value(value, custom) {
+        d.error(
+            &at,
+            &e.key("value"),
+            "a host part takes DEFAULT, TRUNK_HOST_PORT, PROXY_HOST or CUSTOM with a host[:port]",
+        );
         return None;
     }
     if matches!(value, OutboundValue::Custom(_)) {
@@ -115,4 +123,22 @@ fn check_entry(d: &mut Diag, e: &Tbl<'_, '_>, key: &str, value: &OutboundValue, 
         }
     }
     Some(())
+}
+
+/// Whether a value can stand in a URI host part: a number or a name cannot, a custom value must
+/// look like `host[:port]` (name, IPv4 or bracketed IPv6).
+fn host_value(value: &OutboundValue, custom: &str) -> bool {
+    match value {
+        OutboundValue::Default
+        | OutboundValue::None
+        | OutboundValue::TrunkHostPort
+        | OutboundValue::ProxyHost => true,
+        OutboundValue::Custom(_) => {
+            !custom.is_empty()
+                && custom
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        }
+        _ => false,
+    }
 }

@@ -378,6 +378,20 @@ fn outbound_parameters_rules() {
         1,
         "unknown key",
     );
+    one(
+        &format!("{base}to_host_part = {{ value = \"CALLER_NUMBER\" }}\n"),
+        "carriers[0].outbound_parameters.to_host_part.value",
+        5,
+        26,
+        "host part",
+    );
+    one(
+        &format!("{base}from_host_part = {{ value = \"CUSTOM\", custom_value = \"a b\" }}\n"),
+        "carriers[0].outbound_parameters.from_host_part.value",
+        5,
+        28,
+        "host part",
+    );
     let s = ok(&format!("{base}p_asserted_identity_user_part = {{ value = \"NONE\" }}\nfrom_user_part = {{ value = \"CUSTOM\", custom_value = \"x\" }}\n"));
     assert_eq!(s.carriers[0].outbound_parameters.len(), 2);
 }

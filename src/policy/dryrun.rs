@@ -163,6 +163,9 @@ fn write_target(out: &mut String, snap: &Snapshot, n: usize, t: &Target) {
         Some(id) => format!("\"{}\" <{}>", id.display.as_deref().unwrap_or(""), id.user),
     };
     line(out, format_args!("  caller id: {identity}"));
+    if let Some(c) = &t.compose {
+        line(out, format_args!("  outbound parameters: {}", c.describe()));
+    }
     let progress = t.progress_timeout.map_or("none".to_owned(), secs);
     let early = if t.ignore_early_media {
         ", ignore early media"
@@ -348,6 +351,25 @@ mod tests {
         assert!(out.contains("would be challenged (407)"), "{out}");
         let out = render(&snap(), sock("127.0.0.9:5060"), "4155551234", Some("nobody"));
         assert!(out.contains("then 403"), "{out}");
+    }
+
+    #[test]
+    fn outbound_parameters_shown() {
+        use crate::config::{OutboundParameter, OutboundValue};
+        let snap = Fixture::loopback()
+            .ip_server("acme-ip", "127.0.0.8")
+            .edit_carrier("termination", |c| {
+                c.outbound_parameters = vec![OutboundParameter {
+                    key: "to_host_part".into(),
+                    value: OutboundValue::TrunkHostPort,
+                }]
+            })
+            .build();
+        let out = render(&snap, sock("127.0.0.8:5060"), "4155551234", None);
+        assert!(
+            out.contains("outbound parameters: To host \"127.0.0.5\""),
+            "{out}"
+        );
     }
 
     #[test]

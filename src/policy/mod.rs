@@ -3,6 +3,7 @@
 
 pub mod ban;
 mod callerid;
+pub mod compose;
 pub mod digest;
 mod dryrun;
 pub mod identify;
@@ -99,6 +100,9 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     /// Caller ID to apply to From and P-Asserted-Identity (outbound), `None`: leave as is.
     pub identity: Option<Identity>,
+    /// The carrier's `outbound_parameters` resolved for this call (From, To, PAI, RPID);
+    /// when set it already includes `identity` and the core applies it instead.
+    pub compose: Option<compose::Compose>,
     /// Wait before sending (server `delay`).
     pub delay: Duration,
     /// Give up on this target when no 18x came within this time after sending.

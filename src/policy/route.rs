@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::callerid::{self, Cid};
+use super::compose::{self, Origin};
 use super::number::{format_number, is_emergency, normalise, strip_separators};
 use super::{CallFacts, Decision, Destination, Direction, Identity, Plan, Rejection, Target, TargetKind};
 use crate::config::{
@@ -51,14 +52,15 @@ pub fn inbound(snap: &Snapshot, carrier: CarrierId, facts: &CallFacts) -> Decisi
     if !server.options.enabled {
         return Decision::Reject(Rejection::ServerDisabled);
     }
+    let origin = || Origin::of_carrier(facts, c, &snap.proxy.default_country_code);
     if did.force_outbound || server.options.force_outbound {
-        return dial_out(snap, server, e164, None);
+        return dial_out(snap, server, e164, None, &origin());
     }
     let failover = did.failover.as_ref().or(server.options.failover.as_ref());
     let mut targets = vec![server_target(server, &e164)];
     targets.extend(
         failover
-            .map(|f| failover_targets(snap, server, f))
+            .map(|f| failover_targets(snap, server, f, &origin()))
             .unwrap_or_default(),
     );
     relay(Direction::Inbound, server, e164, targets)
@@ -92,7 +94,8 @@ pub fn outbound(snap: &Snapshot, server: ServerId, facts: &CallFacts) -> Decisio
         None => return Decision::Reject(Rejection::NotReconcilable),
     };
     let cid = callerid::choose(snap, s, facts, emergency);
-    dial_out(snap, s, number, cid.as_ref())
+    let origin = Origin::of_server(facts, &snap.proxy.default_country_code);
+    dial_out(snap, s, number, cid.as_ref(), &origin)
 }
 
 /// `trunkgate route`: a human-readable plan for a call from `from` to `to` (digest `user` when
@@ -155,15 +158,27 @@ fn relay(direction: Direction, server: &Server, number: String, targets: Vec<Tar
 }
 
 /// `number` out over the carriers on behalf of `server` (outbound calls, `force_outbound`).
-fn dial_out(snap: &Snapshot, server: &Server, number: String, cid: Option<&Cid>) -> Decision {
-    let targets = carrier_targets(snap, server, &number, cid);
+fn dial_out(
+    snap: &Snapshot,
+    server: &Server,
+    number: String,
+    cid: Option<&Cid>,
+    origin: &Origin,
+) -> Decision {
+    let targets = carrier_targets(snap, server, &number, cid, origin);
     relay(Direction::Outbound, server, number, targets)
 }
 
-fn carrier_targets(snap: &Snapshot, server: &Server, number: &str, cid: Option<&Cid>) -> Vec<Target> {
+fn carrier_targets(
+    snap: &Snapshot,
+    server: &Server,
+    number: &str,
+    cid: Option<&Cid>,
+    origin: &Origin,
+) -> Vec<Target> {
     let flags = &server.options.flags;
     select_carriers(snap, number, flags)
-        .map(|c| carrier_target(c, server, number, cid))
+        .map(|c| carrier_target(snap, c, server, (number, cid, origin)))
         .collect()
 }
 
@@ -201,32 +216,51 @@ fn server_target(server: &Server, e164: &str) -> Target {
 
 /// A carrier leg: Request-URI `sip:NUMBER@hostname[:port]` (NUMBER in the carrier's `format`),
 /// sent to `next_hop` (or resolved at call time when it is a DNS name; the live registration
-/// for an ACCEPT_REGISTER carrier), with the chosen caller ID in the carrier's format.
-fn carrier_target(c: &Carrier, server: &Server, number: &str, cid: Option<&Cid>) -> Target {
-    let user = format_number(number, c.format, None);
+/// for an ACCEPT_REGISTER carrier), with the chosen caller ID in the carrier's format; the
+/// carrier's `outbound_parameters` may change the Request-URI parts and compose the headers.
+fn carrier_target(
+    snap: &Snapshot,
+    c: &Carrier,
+    server: &Server,
+    (number, cid, origin): (&str, Option<&Cid>, &Origin),
+) -> Target {
+    let called = format_number(number, c.format, None);
     let identity = cid.map(|cid| Identity {
         display: cid.name.clone(),
         user: format_number(&cid.number, c.format, None),
     });
-    let (ruri, dest) = carrier_destination(c, &user);
+    let ctx = compose::Context {
+        carrier: c,
+        advertise: &snap.proxy.advertise,
+        called: &called,
+        identity: identity.as_ref(),
+        origin,
+    };
+    let (user, host) = compose::request_uri(&ctx);
+    let compose = compose::plan(&ctx);
+    let user = user.unwrap_or_else(|| called.clone());
+    let (ruri, dest) = carrier_destination(c, &user, host.as_deref());
     Target {
         kind: TargetKind::Carrier(c.id),
         ruri,
         ruri_user: user,
         dest,
         identity,
+        compose,
         ..leg(server)
     }
 }
 
-fn carrier_destination(c: &Carrier, user: &str) -> (String, Destination) {
+/// The Request-URI (`host`: the `request_line_uri_host_part` override) and where it goes.
+fn carrier_destination(c: &Carrier, user: &str, host: Option<&str>) -> (String, Destination) {
     if c.auth_mode == CarrierAuthMode::AcceptRegister {
         return (
             format!("sip:{user}@{REGISTERED_PLACEHOLDER}"),
             Destination::RegisteredCarrier(c.id),
         );
     }
-    let ruri = sip_uri(user, &host_port(&c.hostname, c.port), c.transport);
+    let host = host.map_or_else(|| host_port(&c.hostname, c.port), str::to_owned);
+    let ruri = sip_uri(user, &host, c.transport);
     let dest = match c.next_hop {
         Some(addr) => Destination::Addr {
             addr,
@@ -249,11 +283,11 @@ fn carrier_destination(c: &Carrier, user: &str) -> (String, Destination) {
 
 /// The failover after the server: `e164` → out over the carriers (caller ID untouched), `sip` →
 /// that URI.
-fn failover_targets(snap: &Snapshot, server: &Server, failover: &Failover) -> Vec<Target> {
+fn failover_targets(snap: &Snapshot, server: &Server, failover: &Failover, origin: &Origin) -> Vec<Target> {
     match failover {
         Failover::E164(n) => {
             let n = normalise(n, &snap.proxy.default_country_code).unwrap_or_else(|| n.clone());
-            carrier_targets(snap, server, &n, None)
+            carrier_targets(snap, server, &n, None, origin)
         }
         Failover::Sip(uri) => uri_target(server, uri).into_iter().collect(),
     }
@@ -294,6 +328,7 @@ fn leg(server: &Server) -> Target {
         dest: Destination::Registered(server.id),
         headers: o.sip_headers.clone(),
         identity: None,
+        compose: None,
         delay: Duration::ZERO,
         progress_timeout: o.progress_timeout,
         timeout: o.timeout,

@@ -9,7 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use tracing::debug;
 
-use super::dialog::Dialog;
+use super::dialog::{Dialog, Rewrite};
 use super::forward::{self, Forward};
 use super::local::{LocalResponse, Reply};
 use super::oneshot::Kind;
@@ -278,6 +278,8 @@ impl Core {
                 pop_routes: call.pop_routes,
                 headers: &target.headers,
                 identity: target.identity.as_ref(),
+                compose: target.compose.as_ref(),
+                ids: None,
                 pai_host: &self.cfg.advertise,
                 our_realms: &realms,
             },
@@ -370,7 +372,7 @@ impl Core {
             .take()
             .unwrap_or(Failure::Local(if call.unavailable { 503 } else { 480 }));
         let (code, bytes) = match failure {
-            Failure::Relayed(resp) => relayed_final(&resp),
+            Failure::Relayed(resp) => relayed_final(&resp, &call.request),
             Failure::Local(code) => {
                 let mut r = LocalResponse::new(code);
                 if code == 503 {
@@ -578,10 +580,12 @@ impl Core {
         }
         call.phase = Phase::Answered;
         let mut permits: Vec<Permit> = std::mem::take(&mut call.permits);
+        let mut rewrite = None;
         if let Some(b) = call.branch.as_mut() {
             permits.extend(b.carrier_permit.take());
             b.progress_deadline = None;
             b.answer_deadline = None;
+            rewrite = Rewrite::between(&call.request, &b.request).map(Box::new);
         }
         if !call.initial {
             return;
@@ -589,7 +593,14 @@ impl Core {
         let expires = now + call.snap.proxy.max_call_duration;
         let call_id = call.request.call_id().unwrap_or(b"").to_vec();
         let first = self.dialogs.is_empty();
-        self.dialogs.insert(&call_id, Dialog { permits, expires });
+        self.dialogs.insert(
+            &call_id,
+            Dialog {
+                permits,
+                expires,
+                rewrite,
+            },
+        );
         if first {
             self.timers.arm(now + super::SWEEP, TimerKey::Sweep);
         }
@@ -668,12 +679,14 @@ pub(super) fn carrier_permit(snap: &Snapshot, svc: &Services, c: crate::config::
     svc.limits.try_carrier(&carrier.name, carrier.concurrency)
 }
 
-/// A downstream final response made ready for upstream: our Via removed and a 503 turned into
-/// 500 (RFC 3261 §16.7: a 503 must not leak upstream as "this proxy is unavailable").
-pub fn relayed_final(resp: &Message) -> (u16, Bytes) {
+/// A downstream final response made ready for upstream: our Via removed, From/To as `request`
+/// (the INVITE as received) had them, and a 503 turned into 500 (RFC 3261 §16.7: a 503 must
+/// not leak upstream as "this proxy is unavailable").
+pub fn relayed_final(resp: &Message, request: &Message) -> (u16, Bytes) {
     let code = resp.status().unwrap_or(500);
     let mut ed = Editor::new(resp);
     ed.remove_top_via();
+    forward::restore_ids(resp, request, &mut ed);
     if code == 503 {
         if let crate::sip::StartLine::Response { reason, version, .. } = resp.start_line() {
             let span = crate::sip::Span {

@@ -8,9 +8,14 @@ use std::net::SocketAddr;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::config::Transport;
+use crate::policy::compose::Compose;
 use crate::policy::Identity;
 use crate::sip::header::{self, split_list};
 use crate::sip::{Editor, HeaderName, Message};
+
+mod party;
+
+pub use party::{restore_ids, without_tag, DialogIds};
 
 /// Our branch cookie: RFC 3261 magic plus a marker so our own branches are recognisable.
 pub const BRANCH_PREFIX: &str = "z9hG4bK-tg";
@@ -68,6 +73,12 @@ pub struct Forward<'a> {
     pub headers: &'a [(String, String)],
     /// Caller ID for From and P-Asserted-Identity.
     pub identity: Option<&'a Identity>,
+    /// The target's header plan (`outbound_parameters`); when set, `identity` is not used
+    /// (the plan already carries it).
+    pub compose: Option<&'a Compose>,
+    /// In-dialog requests of a dialog whose From/To were rewritten: the values this request
+    /// must carry on its way on (tags kept).
+    pub ids: Option<DialogIds<'a>>,
     /// Host for a P-Asserted-Identity we add.
     pub pai_host: &'a str,
     /// Realms whose `Proxy-Authorization` is ours to consume (removed before forwarding, as
@@ -90,8 +101,13 @@ pub fn forward(msg: &Message, src: SocketAddr, f: &Forward<'_>) -> Bytes {
     for rr in f.record_route {
         ed.prepend_header("Record-Route", rr.as_bytes());
     }
-    if let Some(id) = f.identity {
+    if let Some(c) = f.compose {
+        party::apply_compose(msg, c, &mut ed);
+    } else if let Some(id) = f.identity {
         apply_identity(msg, id, f.pai_host, &mut ed);
+    }
+    if let Some(ids) = &f.ids {
+        party::apply_ids(msg, ids, &mut ed);
     }
     for (name, value) in f.headers {
         ed.append_header(name, value.as_bytes());

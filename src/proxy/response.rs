@@ -121,7 +121,7 @@ impl Core {
             }
             ClientInviteAction::Pass { .. } if code < 200 => self.provisional(now, key, &msg, code),
             ClientInviteAction::Pass { .. } => {
-                let (code, bytes) = relayed_final(&msg);
+                let (code, bytes) = relayed_final(&msg, &call.request);
                 self.final_upstream(now, key, code, bytes);
                 self.answered(now, key);
             }
@@ -184,7 +184,7 @@ impl Core {
         if call.phase != Phase::Trying {
             return;
         }
-        let bytes = upstream_provisional(msg, early);
+        let bytes = upstream_provisional(msg, &call.request, early);
         let out = call.server.send_provisional(bytes);
         let reply = call.reply;
         self.emit_reply(reply, out, if early { 180 } else { code });
@@ -253,6 +253,7 @@ impl Core {
             }
             return;
         };
+        let rewrite = self.dialogs.rewrite(&call_id).cloned();
         if msg.method() == Some(Method::Bye) && self.dialogs.remove(&call_id) {
             self.events.push_back(Event::CallEnded { code: 200 });
         }
@@ -265,6 +266,8 @@ impl Core {
             pop_routes: ours,
             headers: &[],
             identity: None,
+            compose: None,
+            ids: rewrite.as_ref().map(|r| r.for_request(&msg)),
             pai_host: "",
             our_realms: &[],
         };
@@ -361,6 +364,7 @@ impl Core {
         if let ClientNonInviteAction::Pass { .. } = r.client.on_response(now, code) {
             let mut ed = Editor::new(&msg);
             ed.remove_top_via();
+            forward::restore_ids(&msg, &r.request, &mut ed);
             let bytes = ed.finish();
             let out = if code < 200 {
                 r.server.send_provisional(bytes)
@@ -437,11 +441,12 @@ impl Core {
     }
 }
 
-/// A provisional made ready for upstream: our Via removed; with `early` (ignore_early_media) a
-/// 183 becomes a 180 without SDP.
-fn upstream_provisional(msg: &Message, early: bool) -> Bytes {
+/// A provisional made ready for upstream: our Via removed, From/To as `request` had them; with
+/// `early` (ignore_early_media) a 183 becomes a 180 without SDP.
+fn upstream_provisional(msg: &Message, request: &Message, early: bool) -> Bytes {
     let mut ed = Editor::new(msg);
     ed.remove_top_via();
+    forward::restore_ids(msg, request, &mut ed);
     if early {
         if let crate::sip::StartLine::Response { reason, version, .. } = msg.start_line() {
             let span = crate::sip::Span {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod carrier;
+pub mod dialog;
 pub mod dns;
 pub mod msg;
 pub mod net;
