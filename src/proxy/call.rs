@@ -147,6 +147,11 @@ impl Core {
         let out = server.send_provisional(trying);
         self.emit_reply(reply, out, 100);
         self.events.push_back(Event::CallStarted);
+        let span = tracing::Span::current();
+        let account = snap.accounts.get(plan.account.0 as usize).map_or("", |a| a.account_id.as_str());
+        span.record("account", account);
+        span.record("direction", tracing::field::debug(plan.direction));
+        tracing::debug!(targets = plan.targets.len(), number = %plan.number, "call accepted");
         let pop_routes = self.our_routes(&msg);
         let call = Call {
             server,

@@ -38,6 +38,16 @@ impl Core {
             Ok(m) => m,
             Err(e) => return self.unparseable(&input, &e, &limits),
         };
+        // One span per call (SPEC §6): every message of a Call-ID logs under it. Disabled at
+        // the default `info` level, where the field is never even formatted.
+        let span = tracing::debug_span!(
+            "call",
+            call_id = %String::from_utf8_lossy(msg.call_id().unwrap_or(b"")),
+            account = tracing::field::Empty,
+            direction = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        tracing::trace!(src = %input.src, transport = ?input.transport, start = %String::from_utf8_lossy(first_line(&msg)), "received");
         if msg.is_request() {
             self.on_request(now, snap, svc, &input, msg);
         } else {
@@ -312,6 +322,13 @@ impl Class {
             _ => Class::Other,
         }
     }
+}
+
+/// The start line of a message (for trace logs: never a header, so never a credential).
+fn first_line(msg: &Message) -> &[u8] {
+    let b = msg.bytes();
+    let end = memchr::memchr(b'\r', b).unwrap_or(b.len()).min(200);
+    &b[..end]
 }
 
 /// A static label for metrics.
