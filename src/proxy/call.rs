@@ -148,7 +148,10 @@ impl Core {
         self.emit_reply(reply, out, 100);
         self.events.push_back(Event::CallStarted);
         let span = tracing::Span::current();
-        let account = snap.accounts.get(plan.account.0 as usize).map_or("", |a| a.account_id.as_str());
+        let account = snap
+            .accounts
+            .get(plan.account.0 as usize)
+            .map_or("", |a| a.account_id.as_str());
         span.record("account", account);
         span.record("direction", tracing::field::debug(plan.direction));
         tracing::debug!(targets = plan.targets.len(), number = %plan.number, "call accepted");
@@ -255,16 +258,47 @@ impl Core {
     }
 
     fn send_branch(&mut self, now: Instant, key: TxnKey, target: &Target, hop: Hop, permit: Option<Permit>) {
-        let Hop {
-            dest,
-            transport,
-            conn,
-            ruri,
-        } = hop;
+        let Some((bytes, id, transport)) = self.build_branch(key, target, &hop, hop.transport) else {
+            return;
+        };
+        // RFC 3261 §18.1.1: a request within 200 bytes of the path MTU goes over TCP instead
+        // of UDP (`udp_mtu_switch`; off by default, many trunk peers are UDP-only).
+        let switch = transport == Transport::Udp
+            && bytes.len() > MTU_SWITCH_BYTES
+            && self.calls.get(&key).is_some_and(|c| c.snap.proxy.udp_mtu_switch);
+        let (bytes, id, transport) = match switch {
+            true => self
+                .build_branch(key, target, &hop, Transport::Tcp)
+                .unwrap_or((bytes, id, transport)),
+            false => (bytes, id, transport),
+        };
+        let Hop { dest, conn, .. } = hop;
+        let Ok(request) = Message::parse(bytes.clone()) else {
+            debug!("internal: forwarded INVITE does not parse");
+            return;
+        };
+        self.launch_branch(
+            now,
+            key,
+            target,
+            (id, bytes, request),
+            (dest, transport, conn),
+            permit,
+        );
+    }
+
+    /// The forwarded INVITE for `hop` over `transport`: (bytes, branch id, transport).
+    fn build_branch(
+        &mut self,
+        key: TxnKey,
+        target: &Target,
+        hop: &Hop,
+        transport: Transport,
+    ) -> Option<(Bytes, u64, Transport)> {
+        let ruri = &hop.ruri;
         let id = self.new_branch_id();
         let via = forward::via(transport, &self.cfg.advertise, self.port(transport), id);
-        let Some(call) = self.calls.get(&key) else { return };
-        let call_target = call.next_target.saturating_sub(1);
+        let call = self.calls.get(&key)?;
         let realms: Vec<&str> = std::iter::once(call.snap.proxy.realm.as_str())
             .chain(call.snap.server_realms.iter().map(String::as_str))
             .collect();
@@ -277,7 +311,7 @@ impl Core {
             &call.request,
             call.src,
             &Forward {
-                ruri: Some(&ruri),
+                ruri: Some(ruri),
                 via: &via,
                 record_route: &rr,
                 pop_routes: call.pop_routes,
@@ -289,10 +323,23 @@ impl Core {
                 our_realms: &realms,
             },
         );
-        let Ok(request) = Message::parse(bytes.clone()) else {
-            debug!("internal: forwarded INVITE does not parse");
-            return;
-        };
+        Some((bytes, id, transport))
+    }
+
+    /// Sends a built branch and makes it the call's active one.
+    fn launch_branch(
+        &mut self,
+        now: Instant,
+        key: TxnKey,
+        target: &Target,
+        (id, bytes, request): (u64, Bytes, Message),
+        (dest, transport, conn): (SocketAddr, Transport, Option<super::ConnId>),
+        permit: Option<Permit>,
+    ) {
+        let call_target = self
+            .calls
+            .get(&key)
+            .map_or(0, |c| c.next_target.saturating_sub(1));
         let txn = ClientInvite::new(
             now,
             bytes.clone(),
@@ -631,6 +678,10 @@ impl Core {
         }
     }
 }
+
+/// Requests larger than this go over TCP when `udp_mtu_switch` is on (RFC 3261 §18.1.1: path
+/// MTU 1500 minus 200 bytes of headroom).
+const MTU_SWITCH_BYTES: usize = 1300;
 
 /// Where one branch goes.
 struct Hop {

@@ -7,6 +7,7 @@ mod failover;
 mod invite;
 mod random;
 mod relay;
+mod transport;
 
 use std::time::Duration;
 
