@@ -148,7 +148,10 @@ fn stamp_received(msg: &Message, src: SocketAddr, ed: &mut Editor<'_>) {
     let rport = via.rport();
     if matches!(rport, Some(None)) {
         if let Some(span) = rport_span(msg, raw) {
-            ed.replace(span, Bytes::from(format!("rport={}", src.port())));
+            let mut v = String::with_capacity(11);
+            v.push_str("rport=");
+            push_u64(&mut v, u64::from(src.port()));
+            ed.replace(span, Bytes::from(v));
         }
     }
     if (!host_is_src || rport.is_some()) && via.received().is_none() {
@@ -161,17 +164,11 @@ fn stamp_received(msg: &Message, src: SocketAddr, ed: &mut Editor<'_>) {
 
 /// The span of a bare `rport` parameter inside a Via value.
 fn rport_span(msg: &Message, via: &[u8]) -> Option<crate::sip::Span> {
-    let lower = via.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(i) = memchr::memmem::find(&lower[from..], b";rport") {
-        let at = from + i + 1;
-        let after = lower.get(at + 5).copied();
-        if matches!(after, None | Some(b';') | Some(b' ') | Some(b'\t') | Some(b',')) {
-            return msg.span_of(&via[at..at + 5]);
-        }
-        from = at;
-    }
-    None
+    let params = header::parse_via(via).ok()?.params;
+    let (name, _) = params
+        .iter()
+        .find(|(n, v)| v.is_none() && n.eq_ignore_ascii_case(b"rport"))?;
+    msg.span_of(name)
 }
 
 /// Removes `Proxy-Authorization` headers answering a challenge of one of our realms.
@@ -187,18 +184,18 @@ fn consume_credentials(msg: &Message, realms: &[&str], ed: &mut Editor<'_>) {
 
 /// Removes the first `n` Route values (ours), keeping the others on their lines.
 fn pop_routes(msg: &Message, mut n: usize, ed: &mut Editor<'_>) {
-    let routes: Vec<_> = msg.headers_named(HeaderName::Route).copied().collect();
-    for h in routes {
+    for h in msg.headers_named(HeaderName::Route) {
         if n == 0 {
             return;
         }
-        let values: Vec<&[u8]> = split_list(msg.slice(h.value)).collect();
-        if values.len() <= n {
-            n -= values.len();
-            ed.remove_header(&h);
+        let count = split_list(msg.slice(h.value)).count();
+        if count <= n {
+            n -= count;
+            ed.remove_header(h);
         } else {
+            let values: Vec<&[u8]> = split_list(msg.slice(h.value)).collect();
             let rest = values[n..].join(&b", "[..]);
-            ed.replace_header_value(&h, &rest);
+            ed.replace_header_value(h, &rest);
             n = 0;
         }
     }

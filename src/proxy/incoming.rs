@@ -301,8 +301,8 @@ impl Core {
     pub(super) fn is_us(&self, uri: &Uri<'_>) -> bool {
         let host_ok = match uri.host {
             Host::Name(n) => n.eq_ignore_ascii_case(self.cfg.advertise.as_bytes()),
-            Host::V4(a) => a.to_string() == self.cfg.advertise,
-            Host::V6(a) => self.cfg.advertise.trim_matches(['[', ']']).parse() == Ok(a),
+            Host::V4(a) => self.advertise_ip == Some(std::net::IpAddr::V4(a)),
+            Host::V6(a) => self.advertise_ip == Some(std::net::IpAddr::V6(a)),
         };
         let port = uri.port.unwrap_or(5060);
         host_ok && self.cfg.ports.iter().any(|(_, p)| *p == port)

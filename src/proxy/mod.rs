@@ -130,6 +130,8 @@ pub struct Core {
     hasher: KeyedHasher,
     /// SIGTERM received: new calls get 503.
     draining: bool,
+    /// `advertise` when it is an IP literal (compared without formatting on every Route).
+    advertise_ip: Option<std::net::IpAddr>,
     /// The monotonic instant matching `unix_base` (nonces need wall-clock seconds).
     mono_base: Instant,
     unix_base: u64,
@@ -164,6 +166,7 @@ impl Core {
         Core {
             hasher: KeyedHasher(seeder.u64(..), seeder.u64(..)),
             draining: false,
+            advertise_ip: cfg.advertise.trim_matches(['[', ']']).parse().ok(),
             mono_base: now,
             unix_base: unix,
             signer: RouteSigner::new(cfg.secret),

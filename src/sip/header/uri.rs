@@ -123,11 +123,15 @@ fn parse_scheme(input: &[u8]) -> Result<(Scheme, &[u8]), GrammarError> {
     let (body, name): (&[u8], &[u8]) = scheme
         .parse(input)
         .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| malformed("URI scheme", 0))?;
-    let scheme = match name.to_ascii_lowercase().as_slice() {
-        b"sip" => Scheme::Sip,
-        b"sips" => Scheme::Sips,
-        b"tel" => Scheme::Tel,
-        _ => Scheme::Other,
+    let is = |s: &[u8]| name.eq_ignore_ascii_case(s);
+    let scheme = if is(b"sip") {
+        Scheme::Sip
+    } else if is(b"sips") {
+        Scheme::Sips
+    } else if is(b"tel") {
+        Scheme::Tel
+    } else {
+        Scheme::Other
     };
     Ok((scheme, body))
 }
