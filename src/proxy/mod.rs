@@ -83,6 +83,8 @@ pub enum Event {
     CallStarted,
     /// A call ended (answered calls end at BYE or max duration).
     CallEnded { code: u16 },
+    /// A request from an unknown source carried a known scanner's User-Agent.
+    Scanner,
 }
 
 /// Per-core settings derived from the snapshot when the core is built (addresses do not change

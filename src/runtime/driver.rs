@@ -17,6 +17,7 @@ use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, error, info, warn};
 
 use super::admin::ReloadRequest;
+use super::flood::{FloodGuard, Verdict, MAX_SOURCES};
 use super::tcp::{self, Events, StreamEvent};
 use super::udp::UdpListener;
 use crate::config::{self, ConfigErrors, Live, Transport};
@@ -53,6 +54,8 @@ pub struct Driver {
     reloads: Option<Receiver<ReloadRequest>>,
     /// Arrival instants of the messages handled in this loop iteration (relay latency).
     received: Vec<Instant>,
+    /// Per-source-IP message rate limit, checked before parsing.
+    flood: FloodGuard,
 }
 
 /// The signal streams the driver reacts to. Installed before the proxy reports ready, so a
@@ -114,6 +117,7 @@ impl Driver {
             telemetry: Arc::new(telemetry),
             reloads: None,
             received: Vec::with_capacity(UDP_BATCH),
+            flood: FloodGuard::new(MAX_SOURCES),
         }
     }
 
@@ -181,6 +185,7 @@ impl Driver {
         let (socket, local) = (l.socket.clone(), l.local);
         for _ in 0..UDP_BATCH {
             match socket.try_recv_from(&mut self.buf) {
+                Ok((_, src)) if !self.admit(src) => {}
                 Ok((n, src)) => {
                     let bytes = Bytes::copy_from_slice(&self.buf[..n]);
                     self.handle(Input {
@@ -196,6 +201,26 @@ impl Driver {
                     debug!("udp recv on {local}: {e}");
                     return;
                 }
+            }
+        }
+    }
+
+    /// The flood guard's verdict on one message from `src` (counted and logged when dropped).
+    fn admit(&mut self, src: SocketAddr) -> bool {
+        let snap = self.live.load();
+        match self.flood.check(&snap, src.ip(), Instant::now()) {
+            Verdict::Pass => true,
+            Verdict::Drop { first } => {
+                self.telemetry.metrics.flood_dropped();
+                if first {
+                    warn!(
+                        src = %src.ip(),
+                        "flood: over rate_limit ({} per {:?}); dropping its messages for the rest of the window",
+                        snap.security.rate_limit,
+                        snap.security.rate_window
+                    );
+                }
+                false
             }
         }
     }
@@ -218,7 +243,11 @@ impl Driver {
                 self.conns.insert(id, Conn { tx });
                 self.by_peer.insert(peer, id);
             }
-            StreamEvent::Message(input) => self.handle(input),
+            StreamEvent::Message(input) => {
+                if self.admit(input.src) {
+                    self.handle(input);
+                }
+            }
             StreamEvent::Closed { id, peer, failed } => {
                 self.conns.remove(&id);
                 if self.by_peer.get(&peer) == Some(&id) {

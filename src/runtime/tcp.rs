@@ -3,8 +3,10 @@
 //! driver owns the connection table and is the only one that decides what to send where, so the
 //! messages of one transaction are written in the order the core produced them.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -14,12 +16,16 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, warn};
 
 use super::StartError;
-use crate::config::{Listen, Transport};
+use crate::config::{Listen, Live, Transport};
 use crate::proxy::{ConnId, Input};
 use crate::sip::{frame, Frame};
+use crate::telemetry::Telemetry;
 
 /// A connection closes after this long without any byte received.
 const IDLE: Duration = Duration::from_secs(600);
+/// An accepted connection that has not delivered a whole message within this long (since it
+/// opened or since its last whole message) is closed: half-open and slow-loris connections.
+pub const HALF_OPEN: Duration = Duration::from_secs(30);
 /// An outgoing connection attempt gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -47,8 +53,78 @@ pub enum StreamEvent {
 /// The driver's channel end for stream events.
 pub type Events = UnboundedSender<StreamEvent>;
 
+/// What accepted connections are checked against (`[security]`, read live on each accept).
+#[derive(Clone)]
+pub struct Guard {
+    live: Arc<Live>,
+    telemetry: Arc<Telemetry>,
+    /// Open accepted connections per source IP (only touched on accept and close).
+    per_ip: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+impl Guard {
+    /// A guard reading `[security]` from `live` and counting refusals in `telemetry`.
+    pub fn new(live: Arc<Live>, telemetry: Arc<Telemetry>) -> Guard {
+        Guard {
+            live,
+            telemetry,
+            per_ip: Arc::default(),
+        }
+    }
+
+    /// Takes a connection slot for `ip`; `None` when it already holds `tcp_connections_per_ip`.
+    fn admit(&self, ip: IpAddr) -> Option<Slot> {
+        let cap = self.live.load().security.tcp_connections_per_ip;
+        let mut map = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if cap != 0 && *n >= cap {
+            drop(map);
+            self.telemetry.metrics.tcp_refused();
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            ip,
+            per_ip: Arc::clone(&self.per_ip),
+        })
+    }
+
+    fn keepalives_per_second(&self) -> u32 {
+        self.live.load().security.tcp_keepalives_per_second
+    }
+}
+
+/// One accepted connection's place in the per-IP count; released on drop.
+struct Slot {
+    ip: IpAddr,
+    per_ip: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Limits of one connection's reader.
+struct ReadPolicy {
+    /// Accepted connections: the half-open timeout applies and keep-alives are rate limited.
+    accepted: Option<(Slot, Guard)>,
+}
+
 /// Binds every `tcp:` listener and spawns its accept loop (must run inside the runtime).
-pub fn listen_all(listen: &[Listen], max: usize, events: Events) -> Result<Vec<SocketAddr>, StartError> {
+pub fn listen_all(
+    listen: &[Listen],
+    max: usize,
+    events: Events,
+    guard: &Guard,
+) -> Result<Vec<SocketAddr>, StartError> {
     let mut bound = Vec::new();
     for l in listen.iter().filter(|l| l.transport == Transport::Tcp) {
         let err = |err| StartError::Bind {
@@ -59,16 +135,20 @@ pub fn listen_all(listen: &[Listen], max: usize, events: Events) -> Result<Vec<S
         std.set_nonblocking(true).map_err(err)?;
         let listener = TcpListener::from_std(std).map_err(err)?;
         let local = listener.local_addr().map_err(err)?;
-        tokio::spawn(accept_loop(listener, local, max, events.clone()));
+        tokio::spawn(accept_loop(listener, local, max, events.clone(), guard.clone()));
         bound.push(local);
     }
     Ok(bound)
 }
 
-async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, events: Events) {
+async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, events: Events, guard: Guard) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                let Some(slot) = guard.admit(peer.ip()) else {
+                    debug!("tcp {peer}: over tcp_connections_per_ip, closed");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
                 let (tx, rx) = unbounded_channel();
@@ -82,7 +162,17 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, event
                 {
                     return;
                 }
-                spawn_conn(stream, id, peer, local, max, tx, rx, events.clone());
+                let policy = ReadPolicy {
+                    accepted: Some((slot, guard.clone())),
+                };
+                let conn = ConnCtx {
+                    id,
+                    peer,
+                    local,
+                    max,
+                    events: events.clone(),
+                };
+                spawn_conn(stream, conn, policy, tx, rx);
             }
             Err(e) => {
                 warn!("tcp accept on {local}: {e}");
@@ -107,7 +197,14 @@ pub fn connect(
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer)).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
-                spawn_conn(stream, id, peer, local, max, tx2, rx, events);
+                let conn = ConnCtx {
+                    id,
+                    peer,
+                    local,
+                    max,
+                    events,
+                };
+                spawn_conn(stream, conn, ReadPolicy { accepted: None }, tx2, rx);
             }
             _ => {
                 debug!("tcp connect to {peer} failed");
@@ -122,16 +219,21 @@ pub fn connect(
     (id, tx)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn_conn(
-    stream: TcpStream,
+/// One connection's identity and where its messages go.
+struct ConnCtx {
     id: ConnId,
     peer: SocketAddr,
     local: SocketAddr,
     max: usize,
+    events: Events,
+}
+
+fn spawn_conn(
+    stream: TcpStream,
+    conn: ConnCtx,
+    policy: ReadPolicy,
     tx: UnboundedSender<Bytes>,
     mut rx: UnboundedReceiver<Bytes>,
-    events: Events,
 ) {
     let (mut rd, mut wr) = stream.into_split();
     tokio::spawn(async move {
@@ -142,37 +244,108 @@ fn spawn_conn(
         }
     });
     tokio::spawn(async move {
-        let reason = read_loop(&mut rd, id, peer, local, max, &tx, &events).await;
-        debug!("tcp {peer} closed: {reason}");
-        let _ = events.send(StreamEvent::Closed {
-            id,
-            peer,
+        let reason = read_loop(&mut rd, &conn, &policy, &tx).await;
+        debug!("tcp {} closed: {reason}", conn.peer);
+        if let (Some((_, guard)), true) = (&policy.accepted, reason.is_refusal()) {
+            guard.telemetry.metrics.tcp_refused();
+        }
+        drop(policy);
+        let _ = conn.events.send(StreamEvent::Closed {
+            id: conn.id,
+            peer: conn.peer,
             failed: false,
         });
     });
 }
 
+/// Why a reader stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    Idle,
+    HalfOpen,
+    KeepAliveFlood,
+    ReadError,
+    Eof,
+    Shutdown,
+    TooLarge,
+    Unframeable,
+}
+
+impl Close {
+    fn is_refusal(self) -> bool {
+        matches!(self, Close::HalfOpen | Close::KeepAliveFlood)
+    }
+}
+
+impl std::fmt::Display for Close {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Close::Idle => "idle",
+            Close::HalfOpen => "no whole message within the half-open timeout",
+            Close::KeepAliveFlood => "keep-alive flood",
+            Close::ReadError => "read error",
+            Close::Eof => "eof",
+            Close::Shutdown => "shutdown",
+            Close::TooLarge => "message too large",
+            Close::Unframeable => "unframeable input",
+        })
+    }
+}
+
+/// Keep-alives seen in the current one-second window.
+struct KeepAlives {
+    start: tokio::time::Instant,
+    count: u32,
+}
+
+impl KeepAlives {
+    /// Counts one keep-alive; true when the connection is over `limit` per second.
+    fn over(&mut self, limit: u32) -> bool {
+        let now = tokio::time::Instant::now();
+        if now.duration_since(self.start) >= Duration::from_secs(1) {
+            self.start = now;
+            self.count = 0;
+        }
+        self.count += 1;
+        limit != 0 && self.count > limit
+    }
+}
+
 async fn read_loop(
     rd: &mut tokio::net::tcp::OwnedReadHalf,
-    id: ConnId,
-    peer: SocketAddr,
-    local: SocketAddr,
-    max: usize,
+    conn: &ConnCtx,
+    policy: &ReadPolicy,
     tx: &UnboundedSender<Bytes>,
-    events: &Events,
-) -> &'static str {
+) -> Close {
     let mut buf = BytesMut::with_capacity(8192);
+    let mut progress = tokio::time::Instant::now();
+    let mut seen_message = false;
+    let mut pings = KeepAlives {
+        start: progress,
+        count: 0,
+    };
+    let guard = policy.accepted.as_ref().map(|(_, g)| g);
     loop {
-        match tokio::time::timeout(IDLE, rd.read_buf(&mut buf)).await {
-            Err(_) => return "idle",
-            Ok(Err(_)) => return "read error",
-            Ok(Ok(0)) => return "eof",
+        let half_open = guard.is_some() && (!seen_message || !buf.is_empty());
+        let deadline = if half_open {
+            progress + HALF_OPEN
+        } else {
+            tokio::time::Instant::now() + IDLE
+        };
+        match tokio::time::timeout_at(deadline, rd.read_buf(&mut buf)).await {
+            Err(_) if half_open => return Close::HalfOpen,
+            Err(_) => return Close::Idle,
+            Ok(Err(_)) => return Close::ReadError,
+            Ok(Ok(0)) => return Close::Eof,
             Ok(Ok(_)) => {}
         }
         loop {
-            match frame(&buf, max) {
+            match frame(&buf, conn.max) {
                 Frame::Incomplete => break,
                 Frame::KeepAlive(n) => {
+                    if guard.is_some_and(|g| pings.over(g.keepalives_per_second())) {
+                        return Close::KeepAliveFlood;
+                    }
                     if n >= 4 {
                         let _ = tx.send(Bytes::from_static(b"\r\n"));
                     }
@@ -181,19 +354,21 @@ async fn read_loop(
                 Frame::Message(n) => {
                     let bytes = Bytes::copy_from_slice(&buf[..n]);
                     buf.advance(n);
+                    seen_message = true;
+                    progress = tokio::time::Instant::now();
                     let input = Input {
-                        src: peer,
-                        local,
+                        src: conn.peer,
+                        local: conn.local,
                         transport: Transport::Tcp,
-                        conn: Some(id),
+                        conn: Some(conn.id),
                         bytes,
                     };
-                    if events.send(StreamEvent::Message(input)).is_err() {
-                        return "shutdown";
+                    if conn.events.send(StreamEvent::Message(input)).is_err() {
+                        return Close::Shutdown;
                     }
                 }
-                Frame::TooLarge => return "message too large",
-                Frame::Invalid => return "unframeable input",
+                Frame::TooLarge => return Close::TooLarge,
+                Frame::Invalid => return Close::Unframeable,
             }
         }
     }
