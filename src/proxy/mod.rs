@@ -20,6 +20,7 @@ mod oneshot;
 mod register;
 pub mod registrar;
 mod response;
+mod scanner;
 mod services;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
