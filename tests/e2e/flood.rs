@@ -133,14 +133,18 @@ fn udp_flood_does_not_stop_carrier_calls() {
     );
     let log = proxy.stderr_so_far();
     let warnings = log.matches("flood: over rate_limit").count();
-    assert!((1..=4).contains(&warnings), "logged once per window, got {warnings}:\n{log}");
+    assert!(
+        (1..=4).contains(&warnings),
+        "logged once per window, got {warnings}:\n{log}"
+    );
     eprintln!("flood: {ok}/{total} calls, {dropped} dropped, RSS {rss_before} → {rss_after} KiB");
 }
 
 fn tcp_from(net: &Net, host: u8) -> TcpStream {
     use socket2::{Domain, Socket, Type};
     let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    sock.bind(&SocketAddr::from((net.ip(host), 0)).into()).expect("bind");
+    sock.bind(&SocketAddr::from((net.ip(host), 0)).into())
+        .expect("bind");
     sock.connect(&net.proxy().into()).expect("connect");
     let s: TcpStream = sock.into();
     s.set_read_timeout(Some(Duration::from_secs(3))).expect("timeout");
@@ -168,20 +172,24 @@ fn closed_by_proxy(s: &mut TcpStream) -> bool {
 fn tcp_connections_per_ip_and_keepalive_flood() {
     let net = Net::next();
     let layout = Layout {
-        extra: format!(
-            "{}",
-            admin_section(&net)
-        ),
+        extra: format!("{}", admin_section(&net)),
         ..Layout::default()
     };
-    let toml = net
-        .config_with(&layout)
-        .replace("ban_time = 300\n", "ban_time = 300\ntcp_connections_per_ip = 4\ntcp_keepalives_per_second = 5\n");
+    let toml = net.config_with(&layout).replace(
+        "ban_time = 300\n",
+        "ban_time = 300\ntcp_connections_per_ip = 4\ntcp_keepalives_per_second = 5\n",
+    );
     let _proxy = TestProxy::start(&toml);
     let mut held: Vec<TcpStream> = (0..4).map(|_| tcp_from(&net, FLOODER)).collect();
     let mut fifth = tcp_from(&net, FLOODER);
-    assert!(closed_by_proxy(&mut fifth), "the 5th connection from one IP is closed");
-    assert!(wait_until(Duration::from_secs(2), || metric(&net, "trunkgate_tcp_refused_total") >= 1));
+    assert!(
+        closed_by_proxy(&mut fifth),
+        "the 5th connection from one IP is closed"
+    );
+    assert!(wait_until(Duration::from_secs(2), || metric(
+        &net,
+        "trunkgate_tcp_refused_total"
+    ) >= 1));
     // Another IP is not affected; one held connection closing frees a slot.
     let other = TcpUa::connect(&net, PBX);
     other.send_raw(b"\r\n\r\n");
@@ -189,7 +197,9 @@ fn tcp_connections_per_ip_and_keepalive_flood() {
     drop(held.pop());
     std::thread::sleep(Duration::from_millis(200));
     let mut again = tcp_from(&net, FLOODER);
-    again.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    again
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
     assert!(!closed_by_proxy(&mut again), "a freed slot can be used");
     // Keep-alive flood: more than 5 per second closes the connection.
     let mut ka = held.pop().expect("a held connection");
