@@ -186,7 +186,7 @@ impl Metrics {
             Event::AuthFailure { reason } => {
                 self.auth_failures.get_or_create(&[("reason", *reason)]).inc();
             }
-            Event::CallStarted { .. } => {
+            Event::CallStarted => {
                 self.calls_started.inc();
             }
             Event::CallEnded { .. } => {
