@@ -222,20 +222,30 @@ fn read_emergency(d: &mut Diag, t: &Tbl<'_, '_>) -> Vec<String> {
     out
 }
 
+const SECURITY_KEYS: &[&str] = &[
+    "auth_failures",
+    "auth_window",
+    "ban_time",
+    "rate_limit",
+    "rate_window",
+    "tcp_connections_per_ip",
+    "tcp_keepalives_per_second",
+];
+
 /// Reads `[security]`.
 pub(crate) fn read_security(d: &mut Diag, t: Option<&Tbl<'_, '_>>) -> Security {
     let Some(t) = t else {
-        return Security {
-            auth_failures: 10,
-            auth_window: secs(60),
-            ban_time: secs(300),
-        };
+        return Security::default();
     };
-    t.check_keys(d, &["auth_failures", "auth_window", "ban_time"]);
+    t.check_keys(d, SECURITY_KEYS);
     Security {
         auth_failures: t.u32(d, "auth_failures", 0..=1_000_000, 10),
         auth_window: secs(t.u32(d, "auth_window", 1..=DAY, 60)),
         ban_time: secs(t.u32(d, "ban_time", 0..=30 * DAY, 300)),
+        rate_limit: t.u32(d, "rate_limit", 0..=10_000_000, 200),
+        rate_window: secs(t.u32(d, "rate_window", 1..=3600, 2)),
+        tcp_connections_per_ip: t.u32(d, "tcp_connections_per_ip", 0..=1_000_000, 32),
+        tcp_keepalives_per_second: t.u32(d, "tcp_keepalives_per_second", 0..=1_000_000, 10),
     }
 }
 

@@ -122,6 +122,30 @@ pub struct Security {
     pub auth_failures: u32,
     pub auth_window: Duration,
     pub ban_time: Duration,
+    /// Requests (datagrams or stream messages) one source IP may send per `rate_window`;
+    /// 0 = no flood limit. Carriers and configured server addresses are exempt.
+    pub rate_limit: u32,
+    /// The flood counting window.
+    pub rate_window: Duration,
+    /// Simultaneous inbound TCP connections one source IP may hold; 0 = unlimited.
+    pub tcp_connections_per_ip: u32,
+    /// CRLF keep-alives one TCP connection may send per second before it is closed; 0 = no limit.
+    pub tcp_keepalives_per_second: u32,
+}
+
+impl Default for Security {
+    /// The SPEC §2 defaults.
+    fn default() -> Security {
+        Security {
+            auth_failures: 10,
+            auth_window: Duration::from_secs(60),
+            ban_time: Duration::from_secs(300),
+            rate_limit: 200,
+            rate_window: Duration::from_secs(2),
+            tcp_connections_per_ip: 32,
+            tcp_keepalives_per_second: 10,
+        }
+    }
 }
 
 /// `[admin]`.

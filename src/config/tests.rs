@@ -437,3 +437,24 @@ fn syntax_errors_reported_with_location() {
     assert!(!e.is_empty());
     assert_eq!((e[0].key.as_str(), e[0].line), ("syntax", 2));
 }
+
+#[test]
+fn security_flood_keys() {
+    let s = ok("");
+    assert_eq!(s.security.rate_limit, 200);
+    assert_eq!(s.security.rate_window.as_secs(), 2);
+    assert_eq!(s.security.tcp_connections_per_ip, 32);
+    let s = ok("[security]\nrate_limit = 0\nrate_window = 5\ntcp_connections_per_ip = 4\ntcp_keepalives_per_second = 3\n");
+    assert_eq!(s.security.rate_limit, 0);
+    assert_eq!(s.security.rate_window.as_secs(), 5);
+    assert_eq!(s.security.tcp_connections_per_ip, 4);
+    assert_eq!(s.security.tcp_keepalives_per_second, 3);
+    one(
+        "[security]\nrate_limt = 1\n",
+        "security.rate_limt",
+        2,
+        1,
+        "did you mean `rate_limit`",
+    );
+    one("[security]\nrate_window = 0\n", "security.rate_window", 2, 15, "");
+}

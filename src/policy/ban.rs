@@ -160,6 +160,7 @@ mod tests {
             auth_failures: failures,
             auth_window: Duration::from_secs(window),
             ban_time: Duration::from_secs(ban),
+            ..Security::default()
         }
     }
 

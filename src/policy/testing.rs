@@ -186,6 +186,7 @@ impl Fixture {
                 auth_failures: 10,
                 auth_window: Duration::from_secs(60),
                 ban_time: Duration::from_secs(300),
+                ..Security::default()
             },
             admin: None,
             log: LogSettings {

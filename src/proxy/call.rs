@@ -676,6 +676,25 @@ impl Core {
             self.after_failure(now, svc, key, 503);
             self.settle(key);
         }
+        self.caller_unreachable(now, peer);
+    }
+
+    /// A response could not be sent back to a caller over a stream (its connection is gone and
+    /// cannot be reopened, RFC 3261 §18.2.2): its unanswered calls are cancelled downstream, as
+    /// a CANCEL from it would, so the callee stops ringing and the permits are freed now rather
+    /// than at the answer timeout.
+    fn caller_unreachable(&mut self, now: Instant, peer: SocketAddr) {
+        let keys: Vec<TxnKey> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.src == peer && c.in_transport != Transport::Udp)
+            .filter(|(_, c)| !matches!(c.phase, Phase::Answered | Phase::Done))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            debug!(%peer, "caller unreachable: cancelling its call");
+            self.cancel_call(now, key);
+        }
     }
 }
 

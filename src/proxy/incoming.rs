@@ -256,6 +256,9 @@ impl Core {
         msg: Message,
         key: TxnKey,
     ) {
+        if self.scanner(now, snap, input, &msg, key) {
+            return;
+        }
         match msg.method().unwrap_or(Method::Other) {
             Method::Invite => self.on_invite(now, snap, svc, input, msg, key),
             Method::Register => self.on_register(now, snap, svc, input, &msg, key),

@@ -20,6 +20,7 @@ mod oneshot;
 mod register;
 pub mod registrar;
 mod response;
+mod scanner;
 mod services;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -83,6 +84,8 @@ pub enum Event {
     CallStarted,
     /// A call ended (answered calls end at BYE or max duration).
     CallEnded { code: u16 },
+    /// A request from an unknown source carried a known scanner's User-Agent.
+    Scanner,
 }
 
 /// Per-core settings derived from the snapshot when the core is built (addresses do not change

@@ -18,6 +18,7 @@ use tracing::{debug, error, info, warn};
 
 use super::admin::ReloadRequest;
 use super::dns::Dns;
+use super::flood::{FloodGuard, Verdict, MAX_SOURCES};
 use super::tcp::{self, Events, StreamEvent};
 use super::tls::{self, ClientConfigs};
 use super::udp::UdpListener;
@@ -62,6 +63,8 @@ pub struct Driver {
     tls_clients: ClientConfigs,
     /// Background resolution of carrier names (fills reloaded snapshots).
     dns: Option<Dns>,
+    /// Per-source-IP message rate limit, checked before parsing.
+    flood: FloodGuard,
 }
 
 /// The signal streams the driver reacts to. Installed before the proxy reports ready, so a
@@ -126,6 +129,7 @@ impl Driver {
             tls_local: Vec::new(),
             tls_clients: ClientConfigs::default(),
             dns: None,
+            flood: FloodGuard::new(MAX_SOURCES),
         }
     }
 
@@ -214,6 +218,7 @@ impl Driver {
         let (socket, local) = (l.socket.clone(), l.local);
         for _ in 0..UDP_BATCH {
             match socket.try_recv_from(&mut self.buf) {
+                Ok((_, src)) if !self.admit(src) => {}
                 Ok((n, src)) => {
                     let bytes = Bytes::copy_from_slice(&self.buf[..n]);
                     self.handle(Input {
@@ -229,6 +234,26 @@ impl Driver {
                     debug!("udp recv on {local}: {e}");
                     return;
                 }
+            }
+        }
+    }
+
+    /// The flood guard's verdict on one message from `src` (counted and logged when dropped).
+    fn admit(&mut self, src: SocketAddr) -> bool {
+        let snap = self.live.load();
+        match self.flood.check(&snap, src.ip(), Instant::now()) {
+            Verdict::Pass => true,
+            Verdict::Drop { first } => {
+                self.telemetry.metrics.flood_dropped();
+                if first {
+                    warn!(
+                        src = %src.ip(),
+                        "flood: over rate_limit ({} per {:?}); dropping its messages for the rest of the window",
+                        snap.security.rate_limit,
+                        snap.security.rate_window
+                    );
+                }
+                false
             }
         }
     }
@@ -256,7 +281,11 @@ impl Driver {
                 self.conns.insert(id, Conn { tx, transport });
                 self.by_peer.insert(peer, id);
             }
-            StreamEvent::Message(input) => self.handle(input),
+            StreamEvent::Message(input) => {
+                if self.admit(input.src) {
+                    self.handle(input);
+                }
+            }
             StreamEvent::Closed { id, peer, failed } => {
                 self.conns.remove(&id);
                 if self.by_peer.get(&peer) == Some(&id) {

@@ -5,6 +5,7 @@
 mod admin;
 mod dns;
 mod driver;
+mod flood;
 mod secret;
 mod state;
 mod tcp;
@@ -65,21 +66,20 @@ pub enum StartError {
 async fn serve(path: PathBuf, snap: Snapshot, log: LogControl) -> Result<(), StartError> {
     let secret = secret::load_or_create(snap.proxy.state_dir.as_deref()).map_err(StartError::State)?;
     let udp = udp::bind_all(&snap.proxy.listen)?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let tcp = tcp::listen_all(&snap.proxy.listen, snap.proxy.max_message_bytes, tx.clone())?;
-    let tls = tls::listen_all(
-        &snap.proxy.listen,
-        tls_server(&snap.proxy)?,
-        snap.proxy.max_message_bytes,
-        tx.clone(),
-    )?;
-    let admin_port = snap.admin.as_ref().map(|a| admin::bind(a.listen)).transpose()?;
     let telemetry = Arc::new(Telemetry::new(
         log,
         Instant::now(),
         snap.generation,
         driver::unix_now(),
     ));
+    let (max, listen) = (snap.proxy.max_message_bytes, snap.proxy.listen.clone());
+    let live: Arc<Live> = config::live(snap);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let guard = tcp::Guard::new(Arc::clone(&live), Arc::clone(&telemetry));
+    let tcp = tcp::listen_all(&listen, max, tx.clone(), &guard)?;
+    let snap = live.load_full();
+    let tls = tls::listen_all(&snap.proxy.listen, tls_server(&snap.proxy)?, max, tx.clone())?;
+    let admin_port = snap.admin.as_ref().map(|a| admin::bind(a.listen)).transpose()?;
     let core_cfg = CoreConfig {
         advertise: snap.proxy.advertise.clone(),
         ports: snap
@@ -93,7 +93,6 @@ async fn serve(path: PathBuf, snap: Snapshot, log: LogControl) -> Result<(), Sta
     };
     let services = Arc::new(Services::new(secret));
     state::load(snap.proxy.state_dir.as_deref(), &services, driver::unix_now());
-    let live: Arc<Live> = config::live(snap);
     let dns = dns::Dns::spawn(Arc::clone(&live));
     for l in &live.load().proxy.listen {
         info!("listening on {:?}:{}", l.transport, l.addr);

@@ -1,10 +1,14 @@
 //! TCP listeners and connections. Each connection has a reader task (stream framing, CRLF
 //! keep-alive answered in place, idle close) and a writer task fed by an unbounded channel (TLS
-//! connections reuse both, see `tls.rs`); the driver owns the connection table and is the only one that decides what to send where, so the
-//! messages of one transaction are written in the order the core produced them.
+//! connections reuse both, see `tls.rs`); the driver owns the connection table and is the only
+//! one that decides what to send where, so the messages of one transaction are written in the
+//! order the core produced them. Accepted connections are capped per source IP and closed when
+//! half-open or flooding keep-alives (`[security]`).
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -14,12 +18,16 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, warn};
 
 use super::StartError;
-use crate::config::{Listen, Transport};
+use crate::config::{Listen, Live, Transport};
 use crate::proxy::{ConnId, Input};
 use crate::sip::{frame, Frame};
+use crate::telemetry::Telemetry;
 
 /// A connection closes after this long without any byte received.
 const IDLE: Duration = Duration::from_secs(600);
+/// An accepted connection that has not delivered a whole message within this long (since it
+/// opened or since its last whole message) is closed: half-open and slow-loris connections.
+pub const HALF_OPEN: Duration = Duration::from_secs(30);
 /// An outgoing connection attempt gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -66,12 +74,89 @@ pub(super) fn next_id() -> ConnId {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
+/// What accepted connections are checked against (`[security]`, read live on each accept).
+#[derive(Clone)]
+pub struct Guard {
+    live: Arc<Live>,
+    telemetry: Arc<Telemetry>,
+    /// Open accepted connections per source IP (only touched on accept and close).
+    per_ip: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+impl Guard {
+    /// A guard reading `[security]` from `live` and counting refusals in `telemetry`.
+    pub fn new(live: Arc<Live>, telemetry: Arc<Telemetry>) -> Guard {
+        Guard {
+            live,
+            telemetry,
+            per_ip: Arc::default(),
+        }
+    }
+
+    /// Takes a connection slot for `ip`; `None` when it already holds `tcp_connections_per_ip`.
+    fn admit(&self, ip: IpAddr) -> Option<Slot> {
+        let cap = self.live.load().security.tcp_connections_per_ip;
+        let mut map = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if cap != 0 && *n >= cap {
+            drop(map);
+            self.telemetry.metrics.tcp_refused();
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            ip,
+            per_ip: Arc::clone(&self.per_ip),
+        })
+    }
+
+    fn keepalives_per_second(&self) -> u32 {
+        self.live.load().security.tcp_keepalives_per_second
+    }
+}
+
+/// One accepted connection's place in the per-IP count; released on drop.
+struct Slot {
+    ip: IpAddr,
+    per_ip: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Limits of one connection's reader.
+pub(super) struct ReadPolicy {
+    /// Accepted connections: the half-open timeout applies and keep-alives are rate limited.
+    accepted: Option<(Slot, Guard)>,
+}
+
+impl ReadPolicy {
+    /// Outgoing connections (and accepted TLS ones): only the idle timeout applies.
+    pub(super) fn outgoing() -> ReadPolicy {
+        ReadPolicy { accepted: None }
+    }
+}
+
 /// Binds every `tcp:` listener and spawns its accept loop (must run inside the runtime).
-pub fn listen_all(listen: &[Listen], max: usize, events: Events) -> Result<Vec<SocketAddr>, StartError> {
+pub fn listen_all(
+    listen: &[Listen],
+    max: usize,
+    events: Events,
+    guard: &Guard,
+) -> Result<Vec<SocketAddr>, StartError> {
     let mut bound = Vec::new();
     for l in listen.iter().filter(|l| l.transport == Transport::Tcp) {
         let (listener, local) = bind(l)?;
-        tokio::spawn(accept_loop(listener, local, max, events.clone()));
+        tokio::spawn(accept_loop(listener, local, max, events.clone(), guard.clone()));
         bound.push(local);
     }
     Ok(bound)
@@ -90,10 +175,14 @@ pub(super) fn bind(l: &Listen) -> Result<(TcpListener, SocketAddr), StartError> 
     Ok((listener, local))
 }
 
-async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, events: Events) {
+async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, events: Events, guard: Guard) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                let Some(slot) = guard.admit(peer.ip()) else {
+                    debug!("tcp {peer}: over tcp_connections_per_ip, closed");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let link = Link {
                     id: next_id(),
@@ -106,7 +195,10 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, event
                     return;
                 };
                 let (rd, wr) = stream.into_split();
-                spawn_halves(rd, wr, link, tx, rx, events.clone());
+                let policy = ReadPolicy {
+                    accepted: Some((slot, guard.clone())),
+                };
+                spawn_halves(rd, wr, link, policy, tx, rx, events.clone());
             }
             Err(e) => {
                 warn!("tcp accept on {local}: {e}");
@@ -153,7 +245,7 @@ pub fn connect(
         match open(peer).await {
             Some(stream) => {
                 let (rd, wr) = stream.into_split();
-                spawn_halves(rd, wr, link, tx2, rx, events);
+                spawn_halves(rd, wr, link, ReadPolicy::outgoing(), tx2, rx, events);
             }
             None => connect_failed(&link, &events),
         }
@@ -193,6 +285,7 @@ pub(super) fn spawn_halves<R, W>(
     mut rd: R,
     mut wr: W,
     link: Link,
+    policy: ReadPolicy,
     tx: UnboundedSender<Bytes>,
     mut rx: UnboundedReceiver<Bytes>,
     events: Events,
@@ -212,8 +305,12 @@ pub(super) fn spawn_halves<R, W>(
         }
     });
     tokio::spawn(async move {
-        let reason = read_loop(&mut rd, &link, &tx, &events).await;
+        let reason = read_loop(&mut rd, &link, &policy, &tx, &events).await;
         debug!("{:?} {} closed: {reason}", link.transport, link.peer);
+        if let (Some((_, guard)), true) = (&policy.accepted, reason.is_refusal()) {
+            guard.telemetry.metrics.tcp_refused();
+        }
+        drop(policy);
         let _ = events.send(StreamEvent::Closed {
             id: link.id,
             peer: link.peer,
@@ -222,30 +319,103 @@ pub(super) fn spawn_halves<R, W>(
     });
 }
 
+/// Why a reader stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    Idle,
+    HalfOpen,
+    KeepAliveFlood,
+    ReadError,
+    Eof,
+    Shutdown,
+    TooLarge,
+    Unframeable,
+}
+
+impl Close {
+    fn is_refusal(self) -> bool {
+        matches!(self, Close::HalfOpen | Close::KeepAliveFlood)
+    }
+}
+
+impl std::fmt::Display for Close {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Close::Idle => "idle",
+            Close::HalfOpen => "no whole message within the half-open timeout",
+            Close::KeepAliveFlood => "keep-alive flood",
+            Close::ReadError => "read error",
+            Close::Eof => "eof",
+            Close::Shutdown => "shutdown",
+            Close::TooLarge => "message too large",
+            Close::Unframeable => "unframeable input",
+        })
+    }
+}
+
+/// Keep-alives seen in the current one-second window.
+struct KeepAlives {
+    start: tokio::time::Instant,
+    count: u32,
+}
+
+impl KeepAlives {
+    /// Counts one keep-alive; true when the connection is over `limit` per second.
+    fn over(&mut self, limit: u32) -> bool {
+        let now = tokio::time::Instant::now();
+        if now.duration_since(self.start) >= Duration::from_secs(1) {
+            self.start = now;
+            self.count = 0;
+        }
+        self.count += 1;
+        limit != 0 && self.count > limit
+    }
+}
+
 async fn read_loop<R: AsyncRead + Unpin>(
     rd: &mut R,
     link: &Link,
+    policy: &ReadPolicy,
     tx: &UnboundedSender<Bytes>,
     events: &Events,
-) -> &'static str {
+) -> Close {
     let mut buf = BytesMut::with_capacity(8192);
+    let mut progress = tokio::time::Instant::now();
+    let mut seen_message = false;
+    let mut pings = KeepAlives {
+        start: progress,
+        count: 0,
+    };
+    let guard = policy.accepted.as_ref().map(|(_, g)| g);
     loop {
-        match tokio::time::timeout(IDLE, rd.read_buf(&mut buf)).await {
-            Err(_) => return "idle",
-            Ok(Err(_)) => return "read error",
-            Ok(Ok(0)) => return "eof",
+        let half_open = guard.is_some() && (!seen_message || !buf.is_empty());
+        let deadline = if half_open {
+            progress + HALF_OPEN
+        } else {
+            tokio::time::Instant::now() + IDLE
+        };
+        match tokio::time::timeout_at(deadline, rd.read_buf(&mut buf)).await {
+            Err(_) if half_open => return Close::HalfOpen,
+            Err(_) => return Close::Idle,
+            Ok(Err(_)) => return Close::ReadError,
+            Ok(Ok(0)) => return Close::Eof,
             Ok(Ok(_)) => {}
         }
         loop {
             match frame(&buf, link.max) {
                 Frame::Incomplete => break,
                 Frame::KeepAlive(n) => {
+                    if guard.is_some_and(|g| pings.over(g.keepalives_per_second())) {
+                        return Close::KeepAliveFlood;
+                    }
                     if n >= 4 {
                         let _ = tx.send(Bytes::from_static(b"\r\n"));
                     }
                     buf.advance(n);
                 }
                 Frame::Message(n) => {
+                    seen_message = true;
+                    progress = tokio::time::Instant::now();
                     let bytes = Bytes::copy_from_slice(&buf[..n]);
                     buf.advance(n);
                     let input = Input {
@@ -256,11 +426,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         bytes,
                     };
                     if events.send(StreamEvent::Message(input)).is_err() {
-                        return "shutdown";
+                        return Close::Shutdown;
                     }
                 }
-                Frame::TooLarge => return "message too large",
-                Frame::Invalid => return "unframeable input",
+                Frame::TooLarge => return Close::TooLarge,
+                Frame::Invalid => return Close::Unframeable,
             }
         }
     }

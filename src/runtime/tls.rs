@@ -167,7 +167,7 @@ async fn accept_one(stream: TcpStream, link: Link, acceptor: TlsAcceptor, events
         return;
     };
     let (rd, wr) = tokio::io::split(tls);
-    tcp::spawn_halves(rd, wr, link, tx, rx, events);
+    tcp::spawn_halves(rd, wr, link, tcp::ReadPolicy::outgoing(), tx, rx, events);
 }
 
 /// Who a TLS destination is: the name to send as SNI and verify the certificate against, and
@@ -206,7 +206,7 @@ pub fn connect(
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name.clone(), stream)).await {
             Ok(Ok(stream)) => {
                 let (rd, wr) = tokio::io::split(stream);
-                tcp::spawn_halves(rd, wr, link, tx2, rx, events);
+                tcp::spawn_halves(rd, wr, link, tcp::ReadPolicy::outgoing(), tx2, rx, events);
             }
             Ok(Err(e)) => {
                 warn!("tls handshake with {peer} ({}) failed: {e}", name.to_str());

@@ -71,6 +71,9 @@ pub struct Metrics {
     calls_started: Counter,
     calls_ended: Counter,
     relay_latency: Histogram,
+    flood_dropped: Counter,
+    tcp_refused: Counter,
+    scanners: Counter,
 }
 
 impl Default for Metrics {
@@ -113,6 +116,9 @@ impl Metrics {
             calls_started: Counter::default(),
             calls_ended: Counter::default(),
             relay_latency: Histogram::new(LATENCY_BUCKETS),
+            flood_dropped: Counter::default(),
+            tcp_refused: Counter::default(),
+            scanners: Counter::default(),
             registry,
         };
         m.register_plain()
@@ -141,7 +147,32 @@ impl Metrics {
             Unit::Seconds,
             self.relay_latency.clone(),
         );
+        r.register(
+            "flood_dropped",
+            "Messages dropped unparsed because their source IP was over [security].rate_limit",
+            self.flood_dropped.clone(),
+        );
+        r.register(
+            "tcp_refused",
+            "TCP connections closed for a [security] limit (per-IP cap, keep-alive flood, half-open)",
+            self.tcp_refused.clone(),
+        );
+        r.register(
+            "scanner_requests",
+            "Requests from unknown sources whose User-Agent is a known SIP scanner",
+            self.scanners.clone(),
+        );
         self
+    }
+
+    /// One message dropped by the flood guard.
+    pub fn flood_dropped(&self) {
+        self.flood_dropped.inc();
+    }
+
+    /// One TCP connection closed for a security limit.
+    pub fn tcp_refused(&self) {
+        self.tcp_refused.inc();
     }
 
     /// Counts one core event.
@@ -155,11 +186,14 @@ impl Metrics {
             Event::AuthFailure { reason } => {
                 self.auth_failures.get_or_create(&[("reason", *reason)]).inc();
             }
-            Event::CallStarted { .. } => {
+            Event::CallStarted => {
                 self.calls_started.inc();
             }
             Event::CallEnded { .. } => {
                 self.calls_ended.inc();
+            }
+            Event::Scanner => {
+                self.scanners.inc();
             }
         }
     }
@@ -247,6 +281,12 @@ mod tests {
         );
         assert!(t.contains("trunkgate_calls_started_total 1\n"), "{t}");
         assert!(t.contains("trunkgate_calls_ended_total 1\n"), "{t}");
+        m.record(&Event::Scanner);
+        m.flood_dropped();
+        let t = text(&m);
+        assert!(t.contains("trunkgate_scanner_requests_total 1\n"), "{t}");
+        assert!(t.contains("trunkgate_flood_dropped_total 1\n"), "{t}");
+        assert!(t.contains("trunkgate_tcp_refused_total 0\n"), "{t}");
     }
 
     #[test]
