@@ -10,6 +10,7 @@ mod checks;
 mod dns;
 mod lifecycle;
 mod outbound;
+mod ops;
 mod outparams;
 mod registrar;
 mod routing;
