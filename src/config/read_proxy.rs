@@ -1,6 +1,6 @@
 //! `[proxy]`, `[security]`, `[admin]`, `[log]`: the process-wide settings (SPEC §2).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,6 +38,16 @@ fn secs(n: u32) -> Duration {
     Duration::from_secs(u64::from(n))
 }
 
+/// `host` as Via sent-by and SIP URIs write it: an IPv6 literal bracketed (RFC 3261 §25.1),
+/// anything else (names, IPv4, an already bracketed literal) unchanged.
+fn uri_host(host: String) -> String {
+    if host.parse::<Ipv6Addr>().is_ok() {
+        format!("[{host}]")
+    } else {
+        host
+    }
+}
+
 /// Reads `[proxy]` (an absent table gives every default).
 pub(crate) fn read_proxy(d: &mut Diag, t: Option<&Tbl<'_, '_>>) -> ProxySettings {
     let empty = toml::de::DeTable::new();
@@ -53,7 +63,7 @@ pub(crate) fn read_proxy(d: &mut Diag, t: Option<&Tbl<'_, '_>>) -> ProxySettings
         .first()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |l| l.addr.ip())
         .to_string();
-    let advertise = t.opt_string(d, "advertise").unwrap_or(first_host);
+    let advertise = uri_host(t.opt_string(d, "advertise").unwrap_or(first_host));
     let realm = t.opt_string(d, "realm").unwrap_or_else(|| advertise.clone());
     let register_min_expires = t.u32(d, "register_min_expires", 1..=DAY, 60);
     let register_max_expires = t.u32(d, "register_max_expires", 1..=7 * DAY, 3600);
@@ -329,7 +339,12 @@ mod tests {
     fn advertise_from_first_listen() {
         let (p, e) = proxy("[proxy]\nlisten = [\"udp:[::1]:5070\"]\n");
         assert!(e.is_empty(), "{e:?}");
-        assert_eq!(p.advertise, "::1");
+        assert_eq!(p.advertise, "[::1]");
+        for written in ["::1", "[::1]"] {
+            let (p, e) = proxy(&format!("[proxy]\nadvertise = \"{written}\"\n"));
+            assert!(e.is_empty(), "{e:?}");
+            assert_eq!(p.advertise, "[::1]", "{written}");
+        }
     }
 
     #[test]

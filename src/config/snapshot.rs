@@ -56,7 +56,7 @@ pub struct Snapshot {
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
     pub listen: Vec<Listen>,
-    /// Host put in Via / Record-Route.
+    /// Host put in Via / Record-Route (an IPv6 literal bracketed, as in a URI).
     pub advertise: String,
     pub realm: String,
     pub digest_algorithms: Vec<DigestAlgorithm>,

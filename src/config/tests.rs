@@ -406,7 +406,7 @@ fn listen_rules() {
         "unknown transport",
     );
     let s = ok("[proxy]\nlisten = [\"udp:[::1]:5060\", \"tcp:127.0.0.1:5070\"]\n");
-    assert_eq!(s.proxy.advertise, "::1");
+    assert_eq!(s.proxy.advertise, "[::1]");
     let e = errs("[proxy]\nlisten = [\"tls:127.0.0.1:5061\"]\n");
     assert_eq!(e.len(), 2);
     assert_eq!((e[0].line, e[0].col), (2, 10));

@@ -12,6 +12,7 @@ mod faults;
 mod flood;
 mod lifecycle;
 mod outbound;
+mod ops;
 mod outparams;
 mod registrar;
 mod routing;

@@ -20,9 +20,21 @@ pub fn admin_section(net: &Net) -> String {
 
 /// `GET path` → (status, body); `None` when the port does not answer.
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
     let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    http_exchange(addr, &req)
+}
+
+/// `POST path` with an empty body → (status, body); `None` when the port does not answer.
+pub fn http_post(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let req =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    http_exchange(addr, &req)
+}
+
+/// One request on a fresh connection, read to the server's close.
+fn http_exchange(addr: SocketAddr, req: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     s.write_all(req.as_bytes()).ok()?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).ok()?;
@@ -37,6 +49,21 @@ pub fn status(net: &Net) -> Value {
     let (code, body) = http_get(admin_addr(net), "/status").expect("admin port answers");
     assert_eq!(code, 200, "{body}");
     serde_json::from_str(&body).expect("/status is JSON")
+}
+
+/// The `/metrics` text.
+pub fn metrics(net: &Net) -> String {
+    let (code, body) = http_get(admin_addr(net), "/metrics").expect("admin port answers");
+    assert_eq!(code, 200, "{body}");
+    body
+}
+
+/// The value of the sample `series` (name with its labels, exactly as rendered) in a
+/// Prometheus text; `None` when absent.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 /// One carrier's entry in `/status`.

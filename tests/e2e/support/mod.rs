@@ -14,6 +14,7 @@ pub mod routes;
 pub mod tls;
 pub mod tweak;
 pub mod ua;
+pub mod ua6;
 pub mod uac;
 
 pub use auth::invite_with_digest;

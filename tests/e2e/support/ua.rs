@@ -98,7 +98,7 @@ pub trait Peer {
 /// A response to `req` from a UA at `local`: Via/From/To/Call-ID/CSeq copied, a To tag added,
 /// and for 101-299 answers to INVITE the Record-Route echoed, a Contact and (2xx) an SDP body.
 pub fn reply(req: &Message, code: u16, local: SocketAddr, extra: &[(&str, &str)]) -> Vec<u8> {
-    let tag = format!("uas{}", local.ip().to_string().replace('.', ""));
+    let tag = format!("uas{}", local.ip().to_string().replace(['.', ':'], ""));
     let reason = trunkgate::sip::reason_phrase(code);
     let mut b = ResponseBuilder::new(req, code, reason).to_tag(tag.as_bytes());
     let invite = req.method_bytes() == b"INVITE";

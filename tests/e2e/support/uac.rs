@@ -16,6 +16,14 @@ fn unique() -> u64 {
     SEQ.fetch_add(1, Ordering::SeqCst)
 }
 
+/// The host of `addr` as written in a URI (IPv6 bracketed).
+pub fn uri_host(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    }
+}
+
 /// One outgoing call.
 pub struct UacCall {
     pub call_id: String,
@@ -48,7 +56,7 @@ impl UacCall {
         UacCall {
             call_id: format!("e2e-{id}-{}@{}", std::process::id(), local.ip()),
             ruri: ruri.to_string(),
-            from: format!("<sip:{from_user}@{}>;tag=uac{id}", local.ip()),
+            from: format!("<sip:{from_user}@{}>;tag=uac{id}", uri_host(local)),
             to: format!("<{ruri}>"),
             local,
             transport: peer.transport(),
