@@ -148,12 +148,13 @@ impl<'m> Editor<'m> {
     pub fn finish(mut self) -> Bytes {
         let msg = self.msg;
         if msg.lacks_blank_line() {
-            let fix: &'static [u8] = if msg.bytes().ends_with(b"\n") {
-                b"\r\n"
-            } else {
-                b"\r\n\r\n"
-            };
-            self.insert(msg.headers_end(), fix);
+            // The last header line may lack its own CRLF: that goes before any appended header
+            // (front of the list; the sort is stable), the blank line after them all.
+            let at = Span::new(msg.headers_end(), msg.headers_end());
+            if !msg.bytes().ends_with(b"\n") {
+                self.splices.insert(0, (at, Bytes::from_static(b"\r\n")));
+            }
+            self.splices.push((at, Bytes::from_static(b"\r\n")));
         }
         if let Some(body) = self.body.take() {
             self.splices.push((msg.body_span(), body));
@@ -399,5 +400,21 @@ mod tests {
         let mut e = Editor::new(&m);
         e.remove_all(HeaderName::Route).remove_all(HeaderName::Route);
         assert_eq!(reparse(e.finish()).header(HeaderName::Route), None);
+    }
+
+    #[test]
+    fn appended_header_after_unterminated_last_line() {
+        // fuzz/parse crasher: no blank line and no CRLF after the last header.
+        for raw in [
+            &b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\nCall-ID: c"[..],
+            b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n",
+        ] {
+            let m = Message::parse(Bytes::copy_from_slice(raw)).unwrap();
+            let mut e = Editor::new(&m);
+            e.append_header("X-A", b"1");
+            let out = reparse(e.finish());
+            assert_eq!(out.headers().last().map(|h| out.slice(h.value)), Some(&b"1"[..]));
+            assert_eq!(out.body(), b"");
+        }
     }
 }
