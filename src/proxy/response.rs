@@ -211,7 +211,8 @@ impl Core {
             }
             return;
         }
-        let Some((dest, transport)) = next_hop(&msg, ours) else {
+        let hop = next_hop(&msg, ours).filter(|(d, _)| !self.is_own_addr(*d, input));
+        let Some((dest, transport)) = hop else {
             if !is_ack {
                 self.answer(now, key, &msg, input, LocalResponse::new(404));
             }
@@ -239,6 +240,13 @@ impl Core {
             return self.send(dest, transport, None, bytes);
         }
         self.start_relay(now, key, input, msg, id, dest, transport, bytes);
+    }
+
+    /// Whether `a` is where we listen: relaying there would send the request back to us.
+    fn is_own_addr(&self, a: SocketAddr, input: &Input) -> bool {
+        let ours =
+            a.ip().to_string() == self.cfg.advertise && self.cfg.ports.iter().any(|(_, p)| *p == a.port());
+        a == input.local || ours
     }
 
     /// Whether the top Route (ours) carries a valid signature for this dialog.
