@@ -477,7 +477,14 @@ impl Core {
                 }
                 self.after_failure(now, svc, key, 408);
             }
-            Some(ClientTimerEvent::Terminated) | None => {}
+            Some(ClientTimerEvent::Terminated) | None => {
+                // An answered branch ends with Timer M: without this the call never finishes.
+                if b.txn.is_terminated() {
+                    let id = b.id;
+                    call.branch = None;
+                    self.branches.remove(&id);
+                }
+            }
         }
     }
 
