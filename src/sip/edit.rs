@@ -151,7 +151,9 @@ impl<'m> Editor<'m> {
             // The last header line may lack its own CRLF: that goes before any appended header
             // (front of the list; the sort is stable), the blank line after them all.
             let at = Span::new(msg.headers_end(), msg.headers_end());
-            if !msg.bytes().ends_with(b"\n") {
+            let last = msg.headers().last().map(|h| h.line);
+            let last_removed = self.splices.iter().any(|(s, b)| Some(*s) == last && b.is_empty());
+            if !msg.bytes().ends_with(b"\n") && !last_removed {
                 self.splices.insert(0, (at, Bytes::from_static(b"\r\n")));
             }
             self.splices.push((at, Bytes::from_static(b"\r\n")));
@@ -416,5 +418,14 @@ mod tests {
             assert_eq!(out.headers().last().map(|h| out.slice(h.value)), Some(&b"1"[..]));
             assert_eq!(out.body(), b"");
         }
+        // Removing that unterminated last line must not leave an empty line behind it.
+        let m = msg(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a");
+        let mut e = Editor::new(&m);
+        e.remove_top_via()
+            .prepend_via(b"SIP/2.0/UDP b")
+            .append_header("X-A", b"1");
+        let out = reparse(e.finish());
+        assert_eq!(out.headers().len(), 2);
+        assert_eq!(out.body(), b"");
     }
 }
