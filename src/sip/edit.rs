@@ -70,9 +70,12 @@ impl<'m> Editor<'m> {
         self.prepend_header("Via", value)
     }
 
-    /// Removes the topmost Via value (only that value if its line holds several).
+    /// Removes the topmost Via value (only that value if its line holds several). Empty Via
+    /// lines hold no value and are skipped, as `Message::top_via` skips them.
     pub fn remove_top_via(&mut self) -> &mut Self {
-        let Some(h) = self.msg.headers_named(HeaderName::Via).next() else {
+        let msg = self.msg;
+        let mut vias = msg.headers_named(HeaderName::Via);
+        let Some(h) = vias.find(|h| header::split_list(msg.slice(h.value)).next().is_some()) else {
             return self;
         };
         let value = self.msg.slice(h.value);
@@ -418,6 +421,15 @@ mod tests {
             assert_eq!(out.headers().last().map(|h| out.slice(h.value)), Some(&b"1"[..]));
             assert_eq!(out.body(), b"");
         }
+        // An empty Via line is not the top Via (fuzz/parse crasher).
+        let m = msg(b"SIP/2.0 200 OK\r\nVia: \r\nVia: SIP/2.0/UDP a\r\nVia: SIP/2.0/UDP b\r\n\r\n");
+        let mut e = Editor::new(&m);
+        e.remove_top_via();
+        let out = reparse(e.finish());
+        assert_eq!(
+            out.header_values(HeaderName::Via).collect::<Vec<_>>(),
+            [&b"SIP/2.0/UDP b"[..]]
+        );
         // Removing that unterminated last line must not leave an empty line behind it.
         let m = msg(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a");
         let mut e = Editor::new(&m);
