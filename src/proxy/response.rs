@@ -232,13 +232,17 @@ impl Core {
         let is_ack = msg.method() == Some(Method::Ack);
         let RouteSet { ours, signed, next } = self.route_set(&msg);
         let call_id = msg.call_id().unwrap_or(b"").to_vec();
-        if ours == 0 && !self.dialogs.contains(&call_id) {
+        if ours == 0 {
+            // Every dialog we set up carries our signed Record-Route, so a request without it is
+            // not ours to relay: 481 for an unknown dialog, 403 for a known Call-ID (knowing a
+            // Call-ID must not be enough to bounce requests through us to any address).
+            let code = if self.dialogs.contains(&call_id) { 403 } else { 481 };
             if !is_ack {
-                self.answer(now, key, &msg, input, LocalResponse::new(481));
+                self.answer(now, key, &msg, input, LocalResponse::new(code));
             }
             return;
         }
-        if ours > 0 && !signed {
+        if !signed {
             self.events.push_back(Event::AuthFailure {
                 reason: "bad_route_signature",
             });
@@ -247,7 +251,8 @@ impl Core {
             }
             return;
         }
-        let Some((dest, transport)) = next else {
+        let hop = next.filter(|(d, _)| !self.is_own_addr(*d, input));
+        let Some((dest, transport)) = hop else {
             if !is_ack {
                 self.answer(now, key, &msg, input, LocalResponse::new(404));
             }
@@ -276,6 +281,12 @@ impl Core {
             return self.send(dest, transport, None, bytes);
         }
         self.start_relay(now, key, input, msg, id, dest, transport, bytes);
+    }
+
+    /// Whether `a` is where we listen: relaying there would send the request back to us.
+    fn is_own_addr(&self, a: SocketAddr, input: &Input) -> bool {
+        let ours = self.advertise_ip == Some(a.ip()) && self.cfg.ports.iter().any(|(_, p)| *p == a.port());
+        a == input.local || ours
     }
 
     /// One pass over the Route set (each value decoded once): how many leading values are

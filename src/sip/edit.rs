@@ -70,9 +70,12 @@ impl<'m> Editor<'m> {
         self.prepend_header("Via", value)
     }
 
-    /// Removes the topmost Via value (only that value if its line holds several).
+    /// Removes the topmost Via value (only that value if its line holds several). Empty Via
+    /// lines hold no value and are skipped, as `Message::top_via` skips them.
     pub fn remove_top_via(&mut self) -> &mut Self {
-        let Some(h) = self.msg.headers_named(HeaderName::Via).next() else {
+        let msg = self.msg;
+        let mut vias = msg.headers_named(HeaderName::Via);
+        let Some(h) = vias.find(|h| header::split_list(msg.slice(h.value)).next().is_some()) else {
             return self;
         };
         let value = self.msg.slice(h.value);
@@ -148,12 +151,15 @@ impl<'m> Editor<'m> {
     pub fn finish(mut self) -> Bytes {
         let msg = self.msg;
         if msg.lacks_blank_line() {
-            let fix: &'static [u8] = if msg.bytes().ends_with(b"\n") {
-                b"\r\n"
-            } else {
-                b"\r\n\r\n"
-            };
-            self.insert(msg.headers_end(), fix);
+            // The last header line may lack its own CRLF: that goes before any appended header
+            // (front of the list; the sort is stable), the blank line after them all.
+            let at = Span::new(msg.headers_end(), msg.headers_end());
+            let last = msg.headers().last().map(|h| h.line);
+            let last_removed = self.splices.iter().any(|(s, b)| Some(*s) == last && b.is_empty());
+            if !msg.bytes().ends_with(b"\n") && !last_removed {
+                self.splices.insert(0, (at, Bytes::from_static(b"\r\n")));
+            }
+            self.splices.push((at, Bytes::from_static(b"\r\n")));
         }
         if let Some(body) = self.body.take() {
             self.splices.push((msg.body_span(), body));
@@ -399,5 +405,39 @@ mod tests {
         let mut e = Editor::new(&m);
         e.remove_all(HeaderName::Route).remove_all(HeaderName::Route);
         assert_eq!(reparse(e.finish()).header(HeaderName::Route), None);
+    }
+
+    #[test]
+    fn appended_header_after_unterminated_last_line() {
+        // fuzz/parse crasher: no blank line and no CRLF after the last header.
+        for raw in [
+            &b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\nCall-ID: c"[..],
+            b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n",
+        ] {
+            let m = Message::parse(Bytes::copy_from_slice(raw)).unwrap();
+            let mut e = Editor::new(&m);
+            e.append_header("X-A", b"1");
+            let out = reparse(e.finish());
+            assert_eq!(out.headers().last().map(|h| out.slice(h.value)), Some(&b"1"[..]));
+            assert_eq!(out.body(), b"");
+        }
+        // An empty Via line is not the top Via (fuzz/parse crasher).
+        let m = msg(b"SIP/2.0 200 OK\r\nVia: \r\nVia: SIP/2.0/UDP a\r\nVia: SIP/2.0/UDP b\r\n\r\n");
+        let mut e = Editor::new(&m);
+        e.remove_top_via();
+        let out = reparse(e.finish());
+        assert_eq!(
+            out.header_values(HeaderName::Via).collect::<Vec<_>>(),
+            [&b"SIP/2.0/UDP b"[..]]
+        );
+        // Removing that unterminated last line must not leave an empty line behind it.
+        let m = msg(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a");
+        let mut e = Editor::new(&m);
+        e.remove_top_via()
+            .prepend_via(b"SIP/2.0/UDP b")
+            .append_header("X-A", b"1");
+        let out = reparse(e.finish());
+        assert_eq!(out.headers().len(), 2);
+        assert_eq!(out.body(), b"");
     }
 }
