@@ -10,6 +10,7 @@
 
 mod admission;
 mod call;
+mod call_timers;
 mod challenge;
 mod dialog;
 mod forward;
