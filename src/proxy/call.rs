@@ -11,6 +11,7 @@ use tracing::debug;
 
 use super::dialog::{Dialog, Rewrite};
 use super::forward::{self, Forward};
+use super::hop::{carrier_permit, failover_allowed, registered_hop, resolved_hop, Hop};
 use super::local::{LocalResponse, Reply};
 use super::oneshot::Kind;
 use super::timers::TimerKey;
@@ -568,58 +569,6 @@ impl Core {
 /// Requests larger than this go over TCP when `udp_mtu_switch` is on (RFC 3261 §18.1.1: path
 /// MTU 1500 minus 200 bytes of headroom).
 const MTU_SWITCH_BYTES: usize = 1300;
-
-/// Where one branch goes.
-struct Hop {
-    dest: SocketAddr,
-    transport: Transport,
-    conn: Option<super::ConnId>,
-    ruri: String,
-}
-
-/// A carrier whose host is a DNS name: its current resolution (kept fresh by the runtime in the
-/// snapshot's `resolved` cell, read lock-free). Unresolved (or a failover URI naming a host):
-/// `None`, and the target fails with 480 like any unusable destination.
-fn resolved_hop(snap: &Snapshot, kind: TargetKind, transport: Transport, ruri: &str) -> Option<Hop> {
-    let TargetKind::Carrier(c) = kind else {
-        return None;
-    };
-    let dest = snap.resolved.load().next_hop(c)?;
-    Some(Hop {
-        dest,
-        transport,
-        conn: None,
-        ruri: ruri.to_owned(),
-    })
-}
-
-/// A registered target (SPEC §4 "Destination"): the binding's Contact with the user set per
-/// `inbound_format`, sent to the address the REGISTER came from, over its connection.
-fn registered_hop(snap: &Snapshot, svc: &Services, who: Caller, target: &Target, unix: u64) -> Option<Hop> {
-    let aor = super::register::aor_of(snap, who)?;
-    let b = svc.registrations.best(&aor, unix)?;
-    let ruri = super::register::with_user(&b.contact, &target.ruri_user);
-    Some(Hop {
-        dest: b.source,
-        transport: b.transport,
-        conn: b.conn,
-        ruri,
-    })
-}
-
-/// SPEC §4: timeouts, transport errors, 408, 480 and 5xx move on to the next target.
-pub fn failover_allowed(code: u16) -> bool {
-    code == 408 || code == 480 || (500..600).contains(&code)
-}
-
-/// A carrier's permit when it is usable (enabled, ONLINE, under its concurrency).
-pub(super) fn carrier_permit(snap: &Snapshot, svc: &Services, c: crate::config::CarrierId) -> Option<Permit> {
-    let carrier = snap.carriers.get(c.0 as usize)?;
-    if !carrier.enabled || !svc.carriers.is_online(&carrier.name) {
-        return None;
-    }
-    svc.limits.try_carrier(&carrier.name, carrier.concurrency)
-}
 
 /// A downstream final response made ready for upstream: our Via removed, From/To as `request`
 /// (the INVITE as received) had them, and a 503 turned into 500 (RFC 3261 §16.7: a 503 must

@@ -14,6 +14,7 @@ mod call_timers;
 mod challenge;
 mod dialog;
 mod forward;
+mod hop;
 mod incoming;
 pub mod keepalive;
 mod local;
