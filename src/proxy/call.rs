@@ -579,13 +579,7 @@ pub fn relayed_final(resp: &Message, request: &Message) -> (u16, Bytes) {
     ed.remove_top_via();
     forward::restore_ids(resp, request, &mut ed);
     if code == 503 {
-        if let crate::sip::StartLine::Response { reason, version, .. } = resp.start_line() {
-            let span = crate::sip::Span {
-                start: version.end + 1,
-                end: reason.end.max(version.end + 4),
-            };
-            ed.replace(span, Bytes::from_static(b"500 Server Internal Error"));
-        }
+        ed.set_status(b"500 Server Internal Error");
         return (500, ed.finish());
     }
     (code, ed.finish())

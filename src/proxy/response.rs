@@ -459,13 +459,7 @@ fn upstream_provisional(msg: &Message, request: &Message, early: bool) -> Bytes 
     ed.remove_top_via();
     forward::restore_ids(msg, request, &mut ed);
     if early {
-        if let crate::sip::StartLine::Response { reason, version, .. } = msg.start_line() {
-            let span = crate::sip::Span {
-                start: version.end + 1,
-                end: reason.end.max(version.end + 4),
-            };
-            ed.replace(span, Bytes::from_static(b"180 Ringing"));
-        }
+        ed.set_status(b"180 Ringing");
         ed.remove_all(HeaderName::ContentType);
         ed.set_body(Bytes::new());
     }

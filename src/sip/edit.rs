@@ -5,7 +5,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::header;
-use super::message::{Header, Message, Span};
+use super::message::{Header, Message, Span, StartLine};
 use super::name::HeaderName;
 use super::ruri;
 
@@ -41,6 +41,19 @@ impl<'m> Editor<'m> {
     /// Inserts `what` at `offset` of the original.
     pub fn insert(&mut self, offset: usize, what: impl Into<Bytes>) -> &mut Self {
         self.splices.push((Span::new(offset, offset), what.into()));
+        self
+    }
+
+    /// Replaces a response's status code and reason phrase (`b"500 Server Internal Error"`);
+    /// no-op for a request.
+    pub fn set_status(&mut self, code_and_reason: &'static [u8]) -> &mut Self {
+        if let StartLine::Response { reason, version, .. } = self.msg.start_line() {
+            let span = Span {
+                start: version.end + 1,
+                end: reason.end.max(version.end + 4),
+            };
+            self.replace(span, Bytes::from_static(code_and_reason));
+        }
         self
     }
 
