@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::timer::{doubled, TimerConfig, TimerTable};
-use super::{ClientTimerEvent, StatusClass};
+use super::{ClientTimerEvent, StatusClass, Timed};
 
 /// Where a [`ClientNonInvite`] is in Figure 6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl ClientNonInviteAction {
 
 /// The timers of a client non-INVITE transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Timer {
+pub(super) enum Timer {
     /// Request retransmission (Trying, Proceeding; unreliable only).
     E,
     /// Transaction timeout (Trying, Proceeding).
@@ -155,17 +155,7 @@ impl ClientNonInvite {
     /// Fires every timer due at `now` and says what the core must do (at most one event).
     #[must_use = "the returned value says what the core must send or do"]
     pub fn on_timeout(&mut self, now: Instant) -> Option<ClientTimerEvent> {
-        let mut event = None;
-        for _ in 0..self.timers.len() {
-            let Some(timer) = self.timers.pop_expired(now) else {
-                break;
-            };
-            event = self.fire(now, timer).or(event);
-            if self.is_terminated() {
-                break;
-            }
-        }
-        event
+        self.fire_due(now)
     }
 
     /// When the core must next call [`ClientNonInvite::on_timeout`].
@@ -319,5 +309,19 @@ mod tests {
         tx.transport_error();
         assert!(tx.is_terminated());
         assert_eq!(tx.on_timeout(t0 + secs(100.0)), None);
+    }
+}
+
+impl super::Timed for ClientNonInvite {
+    type Timer = Timer;
+    type Event = ClientTimerEvent;
+    fn table(&mut self) -> &mut TimerTable<Timer> {
+        &mut self.timers
+    }
+    fn fire_one(&mut self, now: Instant, timer: Timer) -> Option<ClientTimerEvent> {
+        self.fire(now, timer)
+    }
+    fn finished(&self) -> bool {
+        self.is_terminated()
     }
 }

@@ -47,6 +47,31 @@ pub use server_invite::{AckDisposition, ServerInvite, ServerInviteState};
 pub use server_non_invite::{ServerNonInvite, ServerNonInviteState};
 pub use timer::{Expired, TimerConfig, TimerTable};
 
+/// A machine driven by a `TimerTable`: the one loop behind every `on_timeout`.
+trait Timed {
+    type Timer: Copy + Eq;
+    type Event;
+    fn table(&mut self) -> &mut TimerTable<Self::Timer>;
+    fn fire_one(&mut self, now: std::time::Instant, timer: Self::Timer) -> Option<Self::Event>;
+    fn finished(&self) -> bool;
+
+    /// Fires every timer due at `now`, stopping once the machine terminates; at most one event
+    /// comes out, and a later (terminal) one wins over an earlier retransmission.
+    fn fire_due(&mut self, now: std::time::Instant) -> Option<Self::Event> {
+        let mut event = None;
+        for _ in 0..self.table().len() {
+            let Some(timer) = self.table().pop_expired(now) else {
+                break;
+            };
+            event = self.fire_one(now, timer).or(event);
+            if self.finished() {
+                break;
+            }
+        }
+        event
+    }
+}
+
 /// What a client transaction's `on_timeout` tells the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientTimerEvent {

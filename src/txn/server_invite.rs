@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::timer::{doubled, TimerConfig, TimerTable};
-use super::{ServerTimerEvent, StatusClass};
+use super::{ServerTimerEvent, StatusClass, Timed};
 
 /// Where a [`ServerInvite`] is in Figure 7 (plus RFC 6026's Accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub enum AckDisposition {
 
 /// The timers of a server INVITE transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Timer {
+pub(super) enum Timer {
     /// Final response retransmission (Completed, unreliable only).
     G,
     /// Wait for the ACK (Completed).
@@ -195,17 +195,7 @@ impl ServerInvite {
     /// Fires every timer due at `now` and says what the core must do (at most one event).
     #[must_use = "the returned value says what the core must send or do"]
     pub fn on_timeout(&mut self, now: Instant) -> Option<ServerTimerEvent> {
-        let mut event = None;
-        for _ in 0..self.timers.len() {
-            let Some(timer) = self.timers.pop_expired(now) else {
-                break;
-            };
-            event = self.fire(now, timer).or(event);
-            if self.is_terminated() {
-                break;
-            }
-        }
-        event
+        self.fire_due(now)
     }
 
     /// When the core must next call [`ServerInvite::on_timeout`].
@@ -375,5 +365,19 @@ mod tests {
         assert_eq!(tx.send_final(t0, 900, b("bad")), None);
         tx.transport_error();
         assert!(tx.is_terminated());
+    }
+}
+
+impl super::Timed for ServerInvite {
+    type Timer = Timer;
+    type Event = ServerTimerEvent;
+    fn table(&mut self) -> &mut TimerTable<Timer> {
+        &mut self.timers
+    }
+    fn fire_one(&mut self, now: Instant, timer: Timer) -> Option<ServerTimerEvent> {
+        self.fire(now, timer)
+    }
+    fn finished(&self) -> bool {
+        self.is_terminated()
     }
 }
