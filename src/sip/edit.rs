@@ -20,6 +20,8 @@ pub struct Editor<'m> {
     splices: Vec<(Span, Bytes)>,
     /// The new body, applied last so it follows every header insertion.
     body: Option<Bytes>,
+    /// Header lines for the end of the header section, placed by `finish`.
+    appended: Vec<Bytes>,
 }
 
 impl<'m> Editor<'m> {
@@ -29,6 +31,7 @@ impl<'m> Editor<'m> {
             msg,
             splices: Vec::with_capacity(8),
             body: None,
+            appended: Vec::new(),
         }
     }
 
@@ -116,8 +119,8 @@ impl<'m> Editor<'m> {
 
     /// Adds a header line `name: value` after the last header.
     pub fn append_header(&mut self, name: &str, value: &[u8]) -> &mut Self {
-        let at = self.msg.headers_end();
-        self.insert(at, header_line(name, value))
+        self.appended.push(header_line(name, value));
+        self
     }
 
     /// Removes one header line.
@@ -163,16 +166,21 @@ impl<'m> Editor<'m> {
     /// trailing bytes past the body are dropped).
     pub fn finish(mut self) -> Bytes {
         let msg = self.msg;
+        let at = Span::new(msg.headers_end(), msg.headers_end());
+        // Pushed after every other splice, so the stable sort below keeps them behind any new
+        // value of an empty last header ("From:" at the very end sits at `at` too).
         if msg.lacks_blank_line() {
-            // The last header line may lack its own CRLF: that goes before any appended header
-            // (front of the list; the sort is stable), the blank line after them all.
-            let at = Span::new(msg.headers_end(), msg.headers_end());
+            // The last header line may lack its own CRLF: it goes before the appended headers,
+            // the blank line after them all.
             let last = msg.headers().last().map(|h| h.line);
             let last_removed = self.splices.iter().any(|(s, b)| Some(*s) == last && b.is_empty());
             if !msg.bytes().ends_with(b"\n") && !last_removed {
-                self.splices.insert(0, (at, Bytes::from_static(b"\r\n")));
+                self.splices.push((at, Bytes::from_static(b"\r\n")));
             }
+            self.splices.extend(self.appended.drain(..).map(|h| (at, h)));
             self.splices.push((at, Bytes::from_static(b"\r\n")));
+        } else {
+            self.splices.extend(self.appended.drain(..).map(|h| (at, h)));
         }
         if let Some(body) = self.body.take() {
             self.splices.push((msg.body_span(), body));
@@ -452,5 +460,19 @@ mod tests {
         let out = reparse(e.finish());
         assert_eq!(out.headers().len(), 2);
         assert_eq!(out.body(), b"");
+    }
+
+    #[test]
+    fn new_value_for_empty_unterminated_last_line() {
+        // fuzz/core crasher: a response ending in "From:" got its From restored after the
+        // CRLF added for that line, leaving a header line without a colon.
+        let m = msg(b"SIP/2.0 486 Busy\r\nVia: SIP/2.0/UDP a\r\nFrom:");
+        let from = m.headers_named(HeaderName::From).next().unwrap();
+        let mut e = Editor::new(&m);
+        e.append_header("X-A", b"1");
+        e.replace_header_value(from, b"<sip:a@b>;tag=1");
+        let out = reparse(e.finish());
+        assert_eq!(out.header(HeaderName::From), Some(&b"<sip:a@b>;tag=1"[..]));
+        assert_eq!(out.headers().last().map(|h| out.slice(h.value)), Some(&b"1"[..]));
     }
 }
