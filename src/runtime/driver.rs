@@ -22,7 +22,7 @@ use super::flood::{FloodGuard, Verdict, MAX_SOURCES};
 use super::tcp::{self, Events, StreamEvent};
 use super::tls::{self, ClientConfigs};
 use super::udp::UdpListener;
-use crate::config::{self, ConfigErrors, Live, Transport};
+use crate::config::{self, ConfigErrors, Live, Snapshot, Transport};
 use crate::proxy::{ConnId, Core, CoreConfig, Input, Services, Transmit};
 use crate::telemetry::{LogControl, Telemetry};
 
@@ -32,6 +32,8 @@ const UDP_BATCH: usize = 64;
 const DRAIN: Duration = Duration::from_secs(5);
 /// Period of the heartbeat (`/healthz`) and systemd watchdog pings.
 const TICK: Duration = Duration::from_secs(1);
+/// How many rounds of already-due timers one loop iteration fires before it yields.
+const DUE_ROUNDS: usize = 8;
 
 struct Conn {
     tx: UnboundedSender<Bytes>,
@@ -65,6 +67,25 @@ pub struct Driver {
     dns: Option<Dns>,
     /// Per-source-IP message rate limit, checked before parsing.
     flood: FloodGuard,
+    /// The configuration load in progress, if any (it runs off the driver's thread).
+    reloading: Option<Reloading>,
+}
+
+/// Who waits for the outcome of a reload (the admin port's `POST /reload`; SIGHUP waits for
+/// nobody).
+type ReloadReply = tokio::sync::oneshot::Sender<Result<u64, ConfigErrors>>;
+
+/// A configuration load running on a blocking thread. Parsing and compiling a big file (1M
+/// DIDs: over a second) must not stall the calls the driver is relaying meanwhile.
+struct Reloading {
+    task: tokio::task::JoinHandle<Result<Snapshot, ConfigErrors>>,
+    generation: u64,
+    path: PathBuf,
+    started: Instant,
+    waiters: Vec<ReloadReply>,
+    /// Reloads asked for while this one ran: the file may have changed since it was read,
+    /// so one more load follows, answering these.
+    next: Option<Vec<ReloadReply>>,
 }
 
 /// The signal streams the driver reacts to. Installed before the proxy reports ready, so a
@@ -93,6 +114,7 @@ enum Wake {
     Reload,
     Tick,
     AdminReload(ReloadRequest),
+    Loaded(Result<Snapshot, ConfigErrors>),
     Stop,
 }
 
@@ -130,6 +152,7 @@ impl Driver {
             tls_clients: ClientConfigs::default(),
             dns: None,
             flood: FloodGuard::new(MAX_SOURCES),
+            reloading: None,
         }
     }
 
@@ -163,7 +186,7 @@ impl Driver {
         tokio::pin!(sleep);
         let mut armed: Option<Instant> = None;
         loop {
-            let deadline = self.core.poll_timeout();
+            let deadline = self.due_timers().await;
             if deadline != armed {
                 if let Some(d) = deadline {
                     sleep.as_mut().reset(tokio::time::Instant::from_std(d));
@@ -177,6 +200,7 @@ impl Driver {
                 _ = hup.recv() => Wake::Reload,
                 _ = tick.tick() => Wake::Tick,
                 r = next_reload(&mut self.reloads) => Wake::AdminReload(r),
+                r = loaded(&mut self.reloading) => Wake::Loaded(r),
                 i = udp_ready(&self.udp) => Wake::Udp(i),
                 e = self.events.recv() => Wake::Stream(e),
                 _ = &mut sleep, if armed.is_some() => {
@@ -189,12 +213,13 @@ impl Driver {
                 Wake::Stream(Some(e)) => self.on_stream(e),
                 Wake::Stream(None) => return,
                 Wake::Timer => self.on_timer(),
-                Wake::Reload => drop(self.reload()),
+                Wake::Reload => self.start_reload(None),
                 Wake::Tick => {
                     self.telemetry.tick(Instant::now(), watchdog);
                     self.housekeeping();
                 }
-                Wake::AdminReload(r) => drop(r.reply.send(self.reload())),
+                Wake::AdminReload(r) => self.start_reload(Some(r.reply)),
+                Wake::Loaded(r) => self.finish_reload(r),
                 Wake::Stop => return self.drain().await,
             }
             self.flush().await;
@@ -202,6 +227,22 @@ impl Driver {
             self.telemetry
                 .after_iteration(&mut self.core, &mut self.received, now);
         }
+    }
+
+    /// Fires the core's timers that are already due (Timers I, J and K are zero on reliable
+    /// transports) and returns the next deadline. Arming the `Sleep` for a past instant would
+    /// make tokio unpark its own driver: an eventfd write and one more epoll wake-up each time.
+    async fn due_timers(&mut self) -> Option<Instant> {
+        for _ in 0..DUE_ROUNDS {
+            match self.core.poll_timeout() {
+                Some(d) if d <= Instant::now() => {
+                    self.on_timer();
+                    self.flush().await;
+                }
+                next => return next,
+            }
+        }
+        self.core.poll_timeout()
     }
 
     /// Once a second (the tick): keep-alive pings and carrier registrations, expiry and
@@ -368,9 +409,50 @@ impl Driver {
         Some(tls::connect(t.dest, local, max, self.events_tx.clone(), peer))
     }
 
-    fn reload(&mut self) -> Result<u64, ConfigErrors> {
-        let next = self.generation + 1;
-        match config::load(&self.config_path, next) {
+    /// Starts loading the configuration file on a blocking thread (SIGHUP, `POST /reload`);
+    /// while one load runs, further requests wait for one more load after it.
+    fn start_reload(&mut self, reply: Option<ReloadReply>) {
+        if let Some(r) = &mut self.reloading {
+            r.next.get_or_insert_with(Vec::new).extend(reply);
+            return;
+        }
+        let generation = self.generation + 1;
+        info!(generation, "reloading {}", self.config_path.display());
+        let path = self.config_path.clone();
+        self.reloading = Some(Reloading {
+            task: tokio::task::spawn_blocking(move || config::load(&path, generation)),
+            generation,
+            path: self.config_path.clone(),
+            started: Instant::now(),
+            waiters: reply.into_iter().collect(),
+            next: None,
+        });
+    }
+
+    /// A load finished: swap the snapshot in (or keep the old one serving), answer whoever
+    /// asked, and start the load asked for meanwhile.
+    fn finish_reload(&mut self, loaded: Result<Snapshot, ConfigErrors>) {
+        let Some(done) = self.reloading.take() else { return };
+        let outcome = self.apply_reload(done.generation, loaded, done.started.elapsed());
+        for w in done.waiters {
+            let _ = w.send(outcome.clone());
+        }
+        if let Some(next) = done.next {
+            let mut next = next.into_iter();
+            self.start_reload(next.next());
+            if let Some(r) = &mut self.reloading {
+                r.waiters.extend(next);
+            }
+        }
+    }
+
+    fn apply_reload(
+        &mut self,
+        next: u64,
+        loaded: Result<Snapshot, ConfigErrors>,
+        took: Duration,
+    ) -> Result<u64, ConfigErrors> {
+        match loaded {
             Ok(snap) => {
                 if snap.proxy.listen != self.live.load().proxy.listen {
                     warn!("reload: listener changes take effect at restart");
@@ -382,7 +464,7 @@ impl Driver {
                 }
                 self.tls_clients.clear();
                 self.live.store(Arc::new(snap));
-                info!(generation = next, "configuration reloaded");
+                info!(generation = next, took_ms = took.as_millis() as u64, "configuration reloaded");
                 Ok(next)
             }
             Err(errs) => {
@@ -442,6 +524,24 @@ async fn next_reload(rx: &mut Option<Receiver<ReloadRequest>>) -> ReloadRequest 
         }
     }
     std::future::pending().await
+}
+
+/// The outcome of the load in progress; never ready when none runs.
+async fn loaded(reloading: &mut Option<Reloading>) -> Result<Snapshot, ConfigErrors> {
+    let Some(r) = reloading else {
+        return std::future::pending().await;
+    };
+    match (&mut r.task).await {
+        Ok(result) => result,
+        // The loading thread panicked or was cancelled: reported like any rejected file.
+        Err(e) => Err(ConfigErrors(vec![config::ConfigError {
+            file: r.path.display().to_string(),
+            line: 1,
+            col: 1,
+            key: String::new(),
+            message: format!("configuration load failed: {e}"),
+        }])),
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

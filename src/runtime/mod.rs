@@ -115,11 +115,15 @@ async fn serve(path: PathBuf, snap: Snapshot, log: LogControl) -> Result<(), Sta
     telemetry.health.set_ready();
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     info!("trunkgate ready");
-    driver::Driver::new(core_cfg, live, services, path, udp, tcp, tx, rx)
+    let driver = driver::Driver::new(core_cfg, live, services, path, udp, tcp, tx, rx)
         .with_ops(telemetry, reload_rx)
-        .with_links(tls, dns)
-        .run(signals)
-        .await;
+        .with_links(tls, dns);
+    // A spawned task, not the `block_on` future itself: waking the `block_on` future always
+    // writes the runtime's eventfd (a syscall and an extra epoll wake-up per wake), waking a
+    // task on this thread only queues it.
+    if let Err(e) = tokio::spawn(driver.run(signals)).await {
+        error!("driver task ended abnormally: {e}");
+    }
     Ok(())
 }
 

@@ -67,6 +67,38 @@ fn sighup_reload_adds_a_did() {
 }
 
 #[test]
+fn calls_go_on_while_a_big_reload_loads() {
+    let net = Net::next();
+    let proxy = TestProxy::start(&net.config());
+    // Enough DIDs that loading them takes seconds in a debug build, while a call takes
+    // milliseconds: the load runs off the driver's thread, so the call is not held up.
+    let layout = Layout {
+        extra_dids: (0..100_000).map(|i| format!("+1415{:07}", 2_000_000 + i)).collect(),
+        ..Layout::default()
+    };
+    proxy.write_config(&net.config_with(&layout));
+    let mark = proxy.log_mark();
+    proxy.reload();
+    proxy
+        .wait_for_log("reloading", mark, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(call_once(&net, DID), (486, Some("4155550100".to_string())));
+    let log = proxy.stderr_so_far();
+    assert!(
+        !log[mark..].contains("configuration reloaded"),
+        "the reload finished before the call did: nothing shows it ran alongside:\n{}",
+        &log[mark..]
+    );
+    proxy
+        .wait_for_log("configuration reloaded", mark, Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        call_once(&net, "+14152000007"),
+        (486, Some("4152000007".to_string()))
+    );
+}
+
+#[test]
 fn bad_reload_keeps_the_old_config() {
     let net = Net::next();
     let proxy = TestProxy::start(&net.config());

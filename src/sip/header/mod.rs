@@ -51,10 +51,16 @@ pub fn split_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Index of the first comma outside quotes and angle brackets.
+/// Index of the first comma outside quotes and angle brackets. Before the first `"` or `<`
+/// nothing is quoted or bracketed, so a SIMD search finds the common case (a Via or Route
+/// value) without the byte-by-byte state machine.
 fn top_level_comma(s: &[u8]) -> Option<usize> {
+    let first = memchr::memchr3(b',', b'"', b'<', s)?;
+    if s.get(first) == Some(&b',') {
+        return Some(first);
+    }
     let (mut quoted, mut angle, mut escaped) = (false, false, false);
-    for (i, &c) in s.iter().enumerate() {
+    for (i, &c) in s.iter().enumerate().skip(first) {
         if escaped {
             escaped = false;
             continue;
