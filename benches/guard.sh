@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Regression guard: instructions per complete inbound call through the sans-IO core, counted
-# by callgrind (repeatable on this noisy machine, unlike wall time). Runs the `core` bench
-# binary twice (TRUNKGATE_CALLS=200 and 1200), so start-up cost cancels out, and fails when the
-# per-call figure grew by more than 10 % over benches/instructions.txt.
+# Regression guard: instructions per complete call through the sans-IO core, inbound and
+# outbound (benches/core.rs workloads), counted by callgrind (repeatable on this noisy
+# machine, unlike wall time). Runs the `core` bench binary twice per flow (200 and 1200
+# calls), so start-up cost cancels out, and fails when a per-call figure grew by more than
+# 10 % over benches/instructions.txt.
 #
 #   benches/guard.sh            # check
-#   benches/guard.sh --update   # write the current figure as the new baseline
+#   benches/guard.sh --update   # write the current figures as the new baseline
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "guard: valgrind missing (apt-get install -y valgrind)" >&2; exit 2; }
@@ -16,21 +17,34 @@ for l in sys.stdin:
     m=json.loads(l)
     if m.get("reason")=="compiler-artifact" and m.get("target",{}).get("name")=="core" and m.get("executable"):
         print(m["executable"])')
-ir() {
-  TRUNKGATE_CALLS=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" 2>&1 \
+ir() { # flow calls
+  TRUNKGATE_FLOW=$1 TRUNKGATE_CALLS=$2 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" 2>&1 \
     | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
-a=$(ir 200); b=$(ir 1200)
-per_call=$(( (b - a) / 1000 ))
-baseline=$(grep -v '^#' benches/instructions.txt | head -n1)
-echo "instructions per inbound call: $per_call (baseline $baseline)"
+per_call() { echo $(( ($(ir "$1" 1200) - $(ir "$1" 200)) / 1000 )); }
+baseline() { awk -v f="$1" '$1 == f { print $2 }' benches/instructions.txt; }
+status=0
+report=""
+for flow in inbound outbound; do
+  now=$(per_call "$flow")
+  report+="$flow $now"$'\n'
+  base=$(baseline "$flow")
+  if [ -z "$base" ]; then
+    echo "instructions per $flow call: $now (no baseline)"
+    continue
+  fi
+  limit=$(( base * 110 / 100 ))
+  echo "instructions per $flow call: $now (baseline $base, limit $limit)"
+  if [ "$now" -gt "$limit" ]; then
+    echo "guard: FAILED: $flow $now > $limit (baseline + 10 %)" >&2
+    status=1
+  fi
+done
 if [ "${1:-}" = "--update" ]; then
-  printf '# instructions per complete inbound call (core + test harness), benches/guard.sh\n%s\n' "$per_call" > benches/instructions.txt
+  { echo "# instructions per complete call through the core (incl. the test harness), benches/guard.sh"
+    printf '%s' "$report"; } > benches/instructions.txt
+  cat benches/instructions.txt
   exit 0
 fi
-limit=$(( baseline * 110 / 100 ))
-if [ "$per_call" -gt "$limit" ]; then
-  echo "guard: FAILED: $per_call > $limit (baseline + 10 %)" >&2
-  exit 1
-fi
-echo "guard: ok (limit $limit)"
+[ "$status" = 0 ] && echo "guard: ok"
+exit "$status"

@@ -82,6 +82,21 @@ impl Uac {
         Bytes::from(s)
     }
 
+    /// The INVITE again after a challenge: next CSeq, new branch, `header` (e.g. the
+    /// `Proxy-Authorization` line, without CRLF) added.
+    pub fn reinvite_with(&mut self, header: &str) -> Bytes {
+        self.cseq += 1;
+        self.branch = format!("{}r{}", self.branch, self.cseq);
+        let mut s = self.common("INVITE", &self.ruri, &self.branch, &self.to_plain(), self.cseq);
+        let _ = write!(
+            s,
+            "{header}\r\nContact: <sip:+12125550199@{}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+            self.addr,
+            SDP.len()
+        );
+        Bytes::from(s)
+    }
+
     /// CANCEL for the INVITE (same Request-URI, branch, To and CSeq number).
     pub fn cancel(&self) -> Bytes {
         let mut s = self.common("CANCEL", &self.ruri, &self.branch, &self.to_plain(), self.cseq);

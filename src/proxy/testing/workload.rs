@@ -1,10 +1,13 @@
-//! A fixed workload for benchmarks and the instruction-count regression guard: complete inbound
-//! calls (carrier → DID → server) through the core on simulated time, the same shape as the
-//! SIPp bench (INVITE, 100, 180, 200, ACK, BYE, 200).
+//! A fixed workload for benchmarks and the instruction-count regression guard: complete calls
+//! through the core on simulated time, the same shapes as the SIPp bench: inbound (carrier →
+//! DID → server: INVITE, 100, 180, 200, ACK, BYE, 200) and outbound (PBX with digest →
+//! termination carrier: INVITE, 407, ACK, INVITE with credentials, then the same).
 
 use std::time::Duration;
 
-use super::{respond, Net, Uac, CARRIER, DID, SERVER};
+use super::{respond, Net, Uac, CARRIER, DID, PBX, SERVER, TERMINATION};
+use crate::policy::digest::answer;
+use crate::sip::HeaderName;
 
 const UAS_TAG: &str = "uas-bench";
 
@@ -27,10 +30,77 @@ pub fn inbound_call(net: &mut Net, n: u64) -> usize {
     up.len() + net.take_all().len() + 3
 }
 
+/// Places outbound call number `n` from the PBX (digest pbx1/s3cret) from the first INVITE to
+/// the BYE's 200; returns the number of messages the proxy relayed or answered.
+pub fn outbound_call(net: &mut Net, n: u64) -> usize {
+    let mut uac = Uac::new(PBX, n, "+12125550123");
+    net.deliver(PBX, uac.invite());
+    let challenged = net.take_sent_to(PBX);
+    let Some(challenge) = challenged.last() else { return 0 };
+    net.deliver(PBX, uac.ack(challenge));
+    let asked = challenge.header(HeaderName::ProxyAuthenticate).unwrap_or_default();
+    let Ok(creds) = answer(
+        &String::from_utf8_lossy(asked),
+        "INVITE",
+        &uac.ruri,
+        "pbx1",
+        "s3cret",
+        "bench",
+        1,
+    ) else {
+        return 0;
+    };
+    net.deliver(PBX, uac.reinvite_with(&format!("Proxy-Authorization: {creds}")));
+    let invite = net.take_sent_to(TERMINATION).pop();
+    let Some(invite) = invite else { return 0 };
+    net.deliver(TERMINATION, respond(&invite, 180, UAS_TAG, Some(TERMINATION)));
+    net.deliver(TERMINATION, respond(&invite, 200, UAS_TAG, Some(TERMINATION)));
+    let up = net.take_sent_to(PBX);
+    let Some(ok) = up.last().cloned() else { return 0 };
+    net.deliver(PBX, uac.ack(&ok));
+    net.deliver(PBX, uac.bye(&ok));
+    let bye = net.take_sent_to(TERMINATION).pop();
+    let Some(bye) = bye else { return 0 };
+    net.deliver(TERMINATION, respond(&bye, 200, UAS_TAG, None));
+    challenged.len() + up.len() + net.take_all().len() + 3
+}
+
+/// Which call shape a workload places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Inbound,
+    Outbound,
+}
+
 /// `n` calls, then enough simulated time for every transaction to end.
 pub fn inbound_calls(net: &mut Net, first: u64, n: u64) -> usize {
-    let relayed = (first..first + n).map(|i| inbound_call(net, i)).sum();
+    calls(net, Flow::Inbound, first, n)
+}
+
+/// `n` calls of `flow`, then enough simulated time for every transaction to end.
+pub fn calls(net: &mut Net, flow: Flow, first: u64, n: u64) -> usize {
+    let one = match flow {
+        Flow::Inbound => inbound_call,
+        Flow::Outbound => outbound_call,
+    };
+    let relayed = (first..first + n).map(|i| one(net, i)).sum();
     net.run_for(Duration::from_secs(40));
     net.take_all();
     relayed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_flows_complete_and_leave_nothing_behind() {
+        let mut net = Net::loopback();
+        // 100, 180, 200 to the carrier; INVITE, ACK, BYE to the server; 200 of the BYE.
+        assert_eq!(inbound_call(&mut net, 1), 7);
+        // 407 to the PBX; then 100, 180, 200 up; INVITE, ACK, BYE down; 200 of the BYE.
+        assert_eq!(outbound_call(&mut net, 2), 8);
+        net.run_for(Duration::from_secs(40));
+        net.assert_no_leaks();
+    }
 }
