@@ -463,7 +463,9 @@ impl Driver {
                     dns.prime(&snap);
                 }
                 self.tls_clients.clear();
-                self.live.store(Arc::new(snap));
+                // Freeing a big snapshot (1M DIDs) takes a while too: not on this thread.
+                let old = self.live.swap(Arc::new(snap));
+                tokio::task::spawn_blocking(move || drop(old));
                 info!(generation = next, took_ms = took.as_millis() as u64, "configuration reloaded");
                 Ok(next)
             }
