@@ -37,6 +37,7 @@ const WORDS: usize = SLOTS / 64;
 pub struct Timers {
     /// The instant of tick 0 (the first deadline ever armed).
     origin: Option<Instant>,
+    /// `SLOTS` slots once the first entry is armed.
     slots: Vec<Vec<(Instant, TimerKey)>>,
     /// One bit per slot: set when the slot holds entries.
     occupied: Box<[u64; WORDS]>,
@@ -52,7 +53,7 @@ impl Default for Timers {
     fn default() -> Self {
         Timers {
             origin: None,
-            slots: (0..SLOTS).map(|_| Vec::new()).collect(),
+            slots: Vec::new(),
             occupied: Box::new([0; WORDS]),
             cursor: 0,
             far: BinaryHeap::new(),
@@ -71,6 +72,11 @@ impl Timers {
             return;
         }
         let slot = slot_of(tick);
+        if self.slots.is_empty() {
+            // Allocated on first use: a core that never arms a timer (tests, fuzz cases
+            // that end early) does not pay for 16k slot headers.
+            self.slots.resize_with(SLOTS, Vec::new);
+        }
         if let Some(s) = self.slots.get_mut(slot) {
             s.push((at, key));
         }
