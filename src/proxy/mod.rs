@@ -188,7 +188,7 @@ impl Core {
             keepalive_next: HashMap::new(),
             out_regs: HashMap::new(),
             reg_branches: HashMap::new(),
-            timers: Timers::default(),
+            timers: Timers::new(now),
             out: VecDeque::new(),
             events: VecDeque::new(),
         }

@@ -35,8 +35,8 @@ const WORDS: usize = SLOTS / 64;
 /// The wheel.
 #[derive(Debug)]
 pub struct Timers {
-    /// The instant of tick 0 (the first deadline ever armed).
-    origin: Option<Instant>,
+    /// The instant of tick 0: the core's start, before every deadline it will arm.
+    origin: Instant,
     /// `SLOTS` slots once the first entry is armed.
     slots: Vec<Vec<(Instant, TimerKey)>>,
     /// One bit per slot: set when the slot holds entries.
@@ -49,10 +49,11 @@ pub struct Timers {
     len: usize,
 }
 
-impl Default for Timers {
-    fn default() -> Self {
+impl Timers {
+    /// An empty wheel whose tick 0 is `origin` (no deadline may come before it).
+    pub fn new(origin: Instant) -> Self {
         Timers {
-            origin: None,
+            origin,
             slots: Vec::new(),
             occupied: Box::new([0; WORDS]),
             cursor: 0,
@@ -60,9 +61,7 @@ impl Default for Timers {
             len: 0,
         }
     }
-}
 
-impl Timers {
     /// Schedules a wake-up for `key` at `at` (duplicates are harmless).
     pub fn arm(&mut self, at: Instant, key: TimerKey) {
         self.len += 1;
@@ -127,10 +126,9 @@ impl Timers {
         self.len
     }
 
-    /// Ticks since the origin (set by the first call).
-    fn tick(&mut self, at: Instant) -> u64 {
-        let origin = *self.origin.get_or_insert(at);
-        let since = at.saturating_duration_since(origin).as_nanos() / GRAIN.as_nanos();
+    /// Ticks since the origin.
+    fn tick(&self, at: Instant) -> u64 {
+        let since = at.saturating_duration_since(self.origin).as_nanos() / GRAIN.as_nanos();
         u64::try_from(since).unwrap_or(u64::MAX / 2)
     }
 
@@ -186,7 +184,7 @@ mod tests {
     #[test]
     fn fires_at_exact_deadlines_in_order_of_time() {
         let t0 = Instant::now();
-        let mut t = Timers::default();
+        let mut t = Timers::new(t0);
         let ms = Duration::from_millis;
         t.arm(t0 + ms(500), key(1));
         t.arm(t0 + ms(501), key(2));
@@ -208,7 +206,7 @@ mod tests {
     #[test]
     fn past_deadlines_and_wrap_around() {
         let t0 = Instant::now();
-        let mut t = Timers::default();
+        let mut t = Timers::new(t0);
         let s = Duration::from_secs;
         t.arm(t0 + s(10), key(1));
         assert_eq!(drain(&mut t, t0 + s(10)), [key(1)]);
@@ -226,9 +224,24 @@ mod tests {
     }
 
     #[test]
+    fn a_far_first_deadline_does_not_shift_the_wheel() {
+        // The first entry armed is 32 s ahead; later, nearer ones must still get their own
+        // slots (a wheel whose tick 0 was that first deadline piled them all into one).
+        let t0 = Instant::now();
+        let mut t = Timers::new(t0);
+        t.arm(t0 + Duration::from_secs(32), key(0));
+        for i in 1..=100u64 {
+            t.arm(t0 + Duration::from_millis(10 * i), key(i));
+        }
+        let occupied: u32 = t.occupied.iter().map(|w| w.count_ones()).sum();
+        assert_eq!(occupied, 101);
+        assert_eq!(drain(&mut t, t0 + Duration::from_millis(10)), [key(1)]);
+    }
+
+    #[test]
     fn many_entries_fire_once_each() {
         let t0 = Instant::now();
-        let mut t = Timers::default();
+        let mut t = Timers::new(t0);
         for i in 0..10_000u64 {
             t.arm(t0 + Duration::from_micros(i * 7919 % 70_000_000), key(i));
         }
