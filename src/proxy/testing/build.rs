@@ -72,10 +72,15 @@ impl Uac {
 
     /// The INVITE, with Contact and an SDP offer.
     pub fn invite(&self) -> Bytes {
+        self.invite_with_headers("")
+    }
+
+    /// The INVITE with `extra` (whole header lines) before its Contact.
+    fn invite_with_headers(&self, extra: &str) -> Bytes {
         let mut s = self.common("INVITE", &self.ruri, &self.branch, &self.to_plain(), self.cseq);
         let _ = write!(
             s,
-            "Contact: <sip:+12125550199@{}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+            "{extra}Contact: <sip:+12125550199@{}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
             self.addr,
             SDP.len()
         );
@@ -87,14 +92,7 @@ impl Uac {
     pub fn reinvite_with(&mut self, header: &str) -> Bytes {
         self.cseq += 1;
         self.branch = format!("{}r{}", self.branch, self.cseq);
-        let mut s = self.common("INVITE", &self.ruri, &self.branch, &self.to_plain(), self.cseq);
-        let _ = write!(
-            s,
-            "{header}\r\nContact: <sip:+12125550199@{}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
-            self.addr,
-            SDP.len()
-        );
-        Bytes::from(s)
+        self.invite_with_headers(&format!("{header}\r\n"))
     }
 
     /// CANCEL for the INVITE (same Request-URI, branch, To and CSeq number).

@@ -3,6 +3,7 @@
 //! DID → server: INVITE, 100, 180, 200, ACK, BYE, 200) and outbound (PBX with digest →
 //! termination carrier: INVITE, 407, ACK, INVITE with credentials, then the same).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{respond, Net, Uac, CARRIER, DID, PBX, SERVER, TERMINATION};
@@ -16,18 +17,7 @@ const UAS_TAG: &str = "uas-bench";
 pub fn inbound_call(net: &mut Net, n: u64) -> usize {
     let mut uac = Uac::new(CARRIER, n, DID);
     net.deliver(CARRIER, uac.invite());
-    let invite = net.take_sent_to(SERVER).pop();
-    let Some(invite) = invite else { return 0 };
-    net.deliver(SERVER, respond(&invite, 180, UAS_TAG, Some(SERVER)));
-    net.deliver(SERVER, respond(&invite, 200, UAS_TAG, Some(SERVER)));
-    let up = net.take_sent_to(CARRIER);
-    let Some(ok) = up.last().cloned() else { return 0 };
-    net.deliver(CARRIER, uac.ack(&ok));
-    net.deliver(CARRIER, uac.bye(&ok));
-    let bye = net.take_sent_to(SERVER).pop();
-    let Some(bye) = bye else { return 0 };
-    net.deliver(SERVER, respond(&bye, 200, UAS_TAG, None));
-    up.len() + net.take_all().len() + 3
+    answer_and_hang_up(net, &mut uac, SERVER)
 }
 
 /// Places outbound call number `n` from the PBX (digest pbx1/s3cret) from the first INVITE to
@@ -51,18 +41,25 @@ pub fn outbound_call(net: &mut Net, n: u64) -> usize {
         return 0;
     };
     net.deliver(PBX, uac.reinvite_with(&format!("Proxy-Authorization: {creds}")));
-    let invite = net.take_sent_to(TERMINATION).pop();
+    challenged.len() + answer_and_hang_up(net, &mut uac, TERMINATION)
+}
+
+/// The rest of a call whose INVITE the proxy just relayed to `callee`: 180, 200, ACK, the
+/// caller's BYE and its 200; the number of messages the proxy relayed or answered.
+fn answer_and_hang_up(net: &mut Net, uac: &mut Uac, callee: SocketAddr) -> usize {
+    let caller = uac.addr;
+    let invite = net.take_sent_to(callee).pop();
     let Some(invite) = invite else { return 0 };
-    net.deliver(TERMINATION, respond(&invite, 180, UAS_TAG, Some(TERMINATION)));
-    net.deliver(TERMINATION, respond(&invite, 200, UAS_TAG, Some(TERMINATION)));
-    let up = net.take_sent_to(PBX);
+    net.deliver(callee, respond(&invite, 180, UAS_TAG, Some(callee)));
+    net.deliver(callee, respond(&invite, 200, UAS_TAG, Some(callee)));
+    let up = net.take_sent_to(caller);
     let Some(ok) = up.last().cloned() else { return 0 };
-    net.deliver(PBX, uac.ack(&ok));
-    net.deliver(PBX, uac.bye(&ok));
-    let bye = net.take_sent_to(TERMINATION).pop();
+    net.deliver(caller, uac.ack(&ok));
+    net.deliver(caller, uac.bye(&ok));
+    let bye = net.take_sent_to(callee).pop();
     let Some(bye) = bye else { return 0 };
-    net.deliver(TERMINATION, respond(&bye, 200, UAS_TAG, None));
-    challenged.len() + up.len() + net.take_all().len() + 3
+    net.deliver(callee, respond(&bye, 200, UAS_TAG, None));
+    up.len() + net.take_all().len() + 3
 }
 
 /// Which call shape a workload places.
