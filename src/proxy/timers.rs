@@ -217,7 +217,10 @@ mod tests {
         // Several laps of the wheel, an entry per lap.
         for lap in 1..=5u64 {
             t.arm(t0 + s(10 + 60 * lap), key(10 + lap));
-            assert_eq!(drain(&mut t, t0 + s(10 + 60 * lap) - Duration::from_millis(1)), []);
+            assert_eq!(
+                drain(&mut t, t0 + s(10 + 60 * lap) - Duration::from_millis(1)),
+                []
+            );
             assert_eq!(drain(&mut t, t0 + s(10 + 60 * lap)), [key(10 + lap)]);
         }
         assert_eq!(t.len(), 0);

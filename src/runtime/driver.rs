@@ -466,7 +466,11 @@ impl Driver {
                 // Freeing a big snapshot (1M DIDs) takes a while too: not on this thread.
                 let old = self.live.swap(Arc::new(snap));
                 tokio::task::spawn_blocking(move || drop(old));
-                info!(generation = next, took_ms = took.as_millis() as u64, "configuration reloaded");
+                info!(
+                    generation = next,
+                    took_ms = took.as_millis() as u64,
+                    "configuration reloaded"
+                );
                 Ok(next)
             }
             Err(errs) => {

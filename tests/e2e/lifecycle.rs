@@ -73,7 +73,9 @@ fn calls_go_on_while_a_big_reload_loads() {
     // Enough DIDs that loading them takes seconds in a debug build, while a call takes
     // milliseconds: the load runs off the driver's thread, so the call is not held up.
     let layout = Layout {
-        extra_dids: (0..100_000).map(|i| format!("+1415{:07}", 2_000_000 + i)).collect(),
+        extra_dids: (0..100_000)
+            .map(|i| format!("+1415{:07}", 2_000_000 + i))
+            .collect(),
         ..Layout::default()
     };
     proxy.write_config(&net.config_with(&layout));

@@ -26,9 +26,13 @@ pub fn outbound_call(net: &mut Net, n: u64) -> usize {
     let mut uac = Uac::new(PBX, n, "+12125550123");
     net.deliver(PBX, uac.invite());
     let challenged = net.take_sent_to(PBX);
-    let Some(challenge) = challenged.last() else { return 0 };
+    let Some(challenge) = challenged.last() else {
+        return 0;
+    };
     net.deliver(PBX, uac.ack(challenge));
-    let asked = challenge.header(HeaderName::ProxyAuthenticate).unwrap_or_default();
+    let asked = challenge
+        .header(HeaderName::ProxyAuthenticate)
+        .unwrap_or_default();
     let Ok(creds) = answer(
         &String::from_utf8_lossy(asked),
         "INVITE",
