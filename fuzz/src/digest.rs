@@ -116,24 +116,8 @@ fn arbitrary_answer(auth: &Authenticator, case: &Case) {
         qop: qop_field.map(Cow::Borrowed),
         nc: Some(Cow::Borrowed(&case.nc)),
     };
-    let verdict = auth.verify(
-        NOW,
-        TTL,
-        &creds,
-        &case.method,
-        &case.uri,
-        PASSWORD.as_bytes(),
-        REALM,
-    );
-    if verdict.is_ok() {
-        let right = expected.is_some_and(|e| e.as_bytes() == response.to_ascii_lowercase().as_slice());
-        assert!(
-            right,
-            "verify accepted a response that is not the digest of the fields"
-        );
-        assert!(realm == REALM.as_bytes(), "verify accepted another realm");
-        assert!(u64::from(case.age) <= TTL, "verify accepted an expired nonce");
-        let again = auth.verify(
+    let verify = || {
+        auth.verify(
             NOW,
             TTL,
             &creds,
@@ -141,9 +125,18 @@ fn arbitrary_answer(auth: &Authenticator, case: &Case) {
             &case.uri,
             PASSWORD.as_bytes(),
             REALM,
+        )
+    };
+    if verify().is_ok() {
+        let right = expected.is_some_and(|e| e.as_bytes() == response.to_ascii_lowercase().as_slice());
+        assert!(
+            right,
+            "verify accepted a response that is not the digest of the fields"
         );
+        assert!(realm == REALM.as_bytes(), "verify accepted another realm");
+        assert!(u64::from(case.age) <= TTL, "verify accepted an expired nonce");
         if qop_field.is_some() {
-            assert!(again.is_err(), "a qop=auth answer was accepted twice");
+            assert!(verify().is_err(), "a qop=auth answer was accepted twice");
         }
     }
 }

@@ -11,7 +11,6 @@ use crate::support::admin::{admin_addr, admin_section, http_post, metrics, sampl
 use crate::support::register::{register_with_digest, Registration};
 use crate::support::routes::{answer, dial, hang_up};
 use crate::support::tweak;
-use crate::support::ua6::Ua6;
 use crate::support::*;
 
 /// The number the PBX dials out.
@@ -216,8 +215,8 @@ fn a_call_over_ipv6() {
     let n = u16::from(net.n);
     let (proxy_port, carrier_port, server_port) = (5370 + n, 5170 + n, 5270 + n);
     let (Some(caller), Some(server)) = (
-        Ua6::bind(carrier_port, proxy_port),
-        Ua6::bind(server_port, proxy_port),
+        Ua::bind_v6(carrier_port, proxy_port),
+        Ua::bind_v6(server_port, proxy_port),
     ) else {
         eprintln!("no IPv6 loopback here: skipped");
         return;

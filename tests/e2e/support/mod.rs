@@ -14,7 +14,6 @@ pub mod routes;
 pub mod tls;
 pub mod tweak;
 pub mod ua;
-pub mod ua6;
 pub mod uac;
 
 pub use auth::invite_with_digest;

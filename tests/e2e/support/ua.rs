@@ -2,7 +2,7 @@
 //! proxy. Both speak text in and `trunkgate::sip::Message` out.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -142,6 +142,19 @@ impl Ua {
             local,
             proxy: net.proxy(),
         }
+    }
+
+    /// Binds `[::1]:port`, talking to a proxy at `[::1]:proxy_port` (there is one IPv6
+    /// loopback address, so IPv6 tests tell parties apart by port); `None` when the host has
+    /// no IPv6 loopback.
+    pub fn bind_v6(port: u16, proxy_port: u16) -> Option<Ua> {
+        let sock = UdpSocket::bind((Ipv6Addr::LOCALHOST, port)).ok()?;
+        let local = sock.local_addr().ok()?;
+        Some(Ua {
+            sock,
+            local,
+            proxy: SocketAddr::from((Ipv6Addr::LOCALHOST, proxy_port)),
+        })
     }
 
     /// Sends raw bytes somewhere else than the proxy.
