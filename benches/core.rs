@@ -18,10 +18,7 @@ fn calls(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.iter(|| {
                 n += 1;
-                match flow {
-                    Flow::Inbound => workload::inbound_call(&mut net, n),
-                    Flow::Outbound => workload::outbound_call(&mut net, n),
-                }
+                flow.call(&mut net, n)
             })
         });
     }

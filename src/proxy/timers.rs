@@ -101,25 +101,21 @@ impl Timers {
             return self.far.pop().map(|Reverse((_, k))| k);
         }
         let now_tick = self.tick(now);
-        while let Some((tick, slot)) = self.first_occupied() {
-            if tick > now_tick {
-                break;
-            }
-            self.cursor = tick;
-            let entries = self.slots.get_mut(slot)?;
-            if let Some(i) = entries.iter().position(|(at, _)| *at <= now) {
-                let (_, key) = entries.swap_remove(i);
-                if entries.is_empty() {
-                    self.set_bit(slot, false);
-                }
-                self.len -= 1;
-                return Some(key);
-            }
-            // Only the slot of `now` itself can hold entries not yet due.
+        let Some((tick, slot)) = self.first_occupied().filter(|(t, _)| *t <= now_tick) else {
+            // Every slot up to `now` is empty.
+            self.cursor = self.cursor.max(now_tick);
             return None;
+        };
+        self.cursor = tick;
+        let entries = self.slots.get_mut(slot)?;
+        // Only the slot of `now` itself can hold entries not yet due.
+        let i = entries.iter().position(|(at, _)| *at <= now)?;
+        let (_, key) = entries.swap_remove(i);
+        if entries.is_empty() {
+            self.set_bit(slot, false);
         }
-        self.cursor = self.cursor.max(now_tick);
-        None
+        self.len -= 1;
+        Some(key)
     }
 
     pub fn len(&self) -> usize {

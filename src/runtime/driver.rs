@@ -71,6 +71,9 @@ pub struct Driver {
     reloading: Option<Reloading>,
 }
 
+/// What a reload's blocking thread hands back (its error when the thread panicked).
+type Loaded = Result<Result<Snapshot, ConfigErrors>, tokio::task::JoinError>;
+
 /// Who waits for the outcome of a reload (the admin port's `POST /reload`; SIGHUP waits for
 /// nobody).
 type ReloadReply = tokio::sync::oneshot::Sender<Result<u64, ConfigErrors>>;
@@ -80,7 +83,6 @@ type ReloadReply = tokio::sync::oneshot::Sender<Result<u64, ConfigErrors>>;
 struct Reloading {
     task: tokio::task::JoinHandle<Result<Snapshot, ConfigErrors>>,
     generation: u64,
-    path: PathBuf,
     started: Instant,
     waiters: Vec<ReloadReply>,
     /// Reloads asked for while this one ran: the file may have changed since it was read,
@@ -114,7 +116,7 @@ enum Wake {
     Reload,
     Tick,
     AdminReload(ReloadRequest),
-    Loaded(Result<Snapshot, ConfigErrors>),
+    Loaded(Box<Loaded>),
     Stop,
 }
 
@@ -200,7 +202,7 @@ impl Driver {
                 _ = hup.recv() => Wake::Reload,
                 _ = tick.tick() => Wake::Tick,
                 r = next_reload(&mut self.reloads) => Wake::AdminReload(r),
-                r = loaded(&mut self.reloading) => Wake::Loaded(r),
+                r = loaded(&mut self.reloading) => Wake::Loaded(Box::new(r)),
                 i = udp_ready(&self.udp) => Wake::Udp(i),
                 e = self.events.recv() => Wake::Stream(e),
                 _ = &mut sleep, if armed.is_some() => {
@@ -219,7 +221,7 @@ impl Driver {
                     self.housekeeping();
                 }
                 Wake::AdminReload(r) => self.start_reload(Some(r.reply)),
-                Wake::Loaded(r) => self.finish_reload(r),
+                Wake::Loaded(r) => self.finish_reload(*r),
                 Wake::Stop => return self.drain().await,
             }
             self.flush().await;
@@ -422,7 +424,6 @@ impl Driver {
         self.reloading = Some(Reloading {
             task: tokio::task::spawn_blocking(move || config::load(&path, generation)),
             generation,
-            path: self.config_path.clone(),
             started: Instant::now(),
             waiters: reply.into_iter().collect(),
             next: None,
@@ -431,8 +432,18 @@ impl Driver {
 
     /// A load finished: swap the snapshot in (or keep the old one serving), answer whoever
     /// asked, and start the load asked for meanwhile.
-    fn finish_reload(&mut self, loaded: Result<Snapshot, ConfigErrors>) {
+    fn finish_reload(&mut self, loaded: Loaded) {
         let Some(done) = self.reloading.take() else { return };
+        // The loading thread panicked: reported like any rejected file.
+        let loaded = loaded.unwrap_or_else(|e| {
+            Err(ConfigErrors(vec![config::ConfigError {
+                file: self.config_path.display().to_string(),
+                line: 1,
+                col: 1,
+                key: String::new(),
+                message: format!("configuration load failed: {e}"),
+            }]))
+        });
         let outcome = self.apply_reload(done.generation, loaded, done.started.elapsed());
         for w in done.waiters {
             let _ = w.send(outcome.clone());
@@ -533,20 +544,10 @@ async fn next_reload(rx: &mut Option<Receiver<ReloadRequest>>) -> ReloadRequest 
 }
 
 /// The outcome of the load in progress; never ready when none runs.
-async fn loaded(reloading: &mut Option<Reloading>) -> Result<Snapshot, ConfigErrors> {
-    let Some(r) = reloading else {
-        return std::future::pending().await;
-    };
-    match (&mut r.task).await {
-        Ok(result) => result,
-        // The loading thread panicked or was cancelled: reported like any rejected file.
-        Err(e) => Err(ConfigErrors(vec![config::ConfigError {
-            file: r.path.display().to_string(),
-            line: 1,
-            col: 1,
-            key: String::new(),
-            message: format!("configuration load failed: {e}"),
-        }])),
+async fn loaded(reloading: &mut Option<Reloading>) -> Loaded {
+    match reloading {
+        Some(r) => (&mut r.task).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -73,6 +73,16 @@ pub enum Flow {
     Outbound,
 }
 
+impl Flow {
+    /// Places call number `n` of this shape (see `inbound_call`, `outbound_call`).
+    pub fn call(self, net: &mut Net, n: u64) -> usize {
+        match self {
+            Flow::Inbound => inbound_call(net, n),
+            Flow::Outbound => outbound_call(net, n),
+        }
+    }
+}
+
 /// `n` calls, then enough simulated time for every transaction to end.
 pub fn inbound_calls(net: &mut Net, first: u64, n: u64) -> usize {
     calls(net, Flow::Inbound, first, n)
@@ -80,11 +90,7 @@ pub fn inbound_calls(net: &mut Net, first: u64, n: u64) -> usize {
 
 /// `n` calls of `flow`, then enough simulated time for every transaction to end.
 pub fn calls(net: &mut Net, flow: Flow, first: u64, n: u64) -> usize {
-    let one = match flow {
-        Flow::Inbound => inbound_call,
-        Flow::Outbound => outbound_call,
-    };
-    let relayed = (first..first + n).map(|i| one(net, i)).sum();
+    let relayed = (first..first + n).map(|i| flow.call(net, i)).sum();
     net.run_for(Duration::from_secs(40));
     net.take_all();
     relayed
