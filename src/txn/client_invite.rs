@@ -282,6 +282,20 @@ impl ClientInvite {
     }
 }
 
+impl super::Timed for ClientInvite {
+    type Timer = Timer;
+    type Event = ClientTimerEvent;
+    fn table(&mut self) -> &mut TimerTable<Timer> {
+        &mut self.timers
+    }
+    fn fire_one(&mut self, now: Instant, timer: Timer) -> Option<ClientTimerEvent> {
+        self.fire(now, timer)
+    }
+    fn finished(&self) -> bool {
+        self.is_terminated()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,19 +447,5 @@ mod tests {
         tx.transport_error();
         assert!(tx.is_terminated());
         assert_eq!(tx.next_timeout(), None);
-    }
-}
-
-impl super::Timed for ClientInvite {
-    type Timer = Timer;
-    type Event = ClientTimerEvent;
-    fn table(&mut self) -> &mut TimerTable<Timer> {
-        &mut self.timers
-    }
-    fn fire_one(&mut self, now: Instant, timer: Timer) -> Option<ClientTimerEvent> {
-        self.fire(now, timer)
-    }
-    fn finished(&self) -> bool {
-        self.is_terminated()
     }
 }

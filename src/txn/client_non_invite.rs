@@ -217,6 +217,20 @@ impl ClientNonInvite {
     }
 }
 
+impl super::Timed for ClientNonInvite {
+    type Timer = Timer;
+    type Event = ClientTimerEvent;
+    fn table(&mut self) -> &mut TimerTable<Timer> {
+        &mut self.timers
+    }
+    fn fire_one(&mut self, now: Instant, timer: Timer) -> Option<ClientTimerEvent> {
+        self.fire(now, timer)
+    }
+    fn finished(&self) -> bool {
+        self.is_terminated()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,19 +323,5 @@ mod tests {
         tx.transport_error();
         assert!(tx.is_terminated());
         assert_eq!(tx.on_timeout(t0 + secs(100.0)), None);
-    }
-}
-
-impl super::Timed for ClientNonInvite {
-    type Timer = Timer;
-    type Event = ClientTimerEvent;
-    fn table(&mut self) -> &mut TimerTable<Timer> {
-        &mut self.timers
-    }
-    fn fire_one(&mut self, now: Instant, timer: Timer) -> Option<ClientTimerEvent> {
-        self.fire(now, timer)
-    }
-    fn finished(&self) -> bool {
-        self.is_terminated()
     }
 }

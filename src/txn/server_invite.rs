@@ -264,6 +264,20 @@ impl ServerInvite {
     }
 }
 
+impl super::Timed for ServerInvite {
+    type Timer = Timer;
+    type Event = ServerTimerEvent;
+    fn table(&mut self) -> &mut TimerTable<Timer> {
+        &mut self.timers
+    }
+    fn fire_one(&mut self, now: Instant, timer: Timer) -> Option<ServerTimerEvent> {
+        self.fire(now, timer)
+    }
+    fn finished(&self) -> bool {
+        self.is_terminated()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,19 +379,5 @@ mod tests {
         assert_eq!(tx.send_final(t0, 900, b("bad")), None);
         tx.transport_error();
         assert!(tx.is_terminated());
-    }
-}
-
-impl super::Timed for ServerInvite {
-    type Timer = Timer;
-    type Event = ServerTimerEvent;
-    fn table(&mut self) -> &mut TimerTable<Timer> {
-        &mut self.timers
-    }
-    fn fire_one(&mut self, now: Instant, timer: Timer) -> Option<ServerTimerEvent> {
-        self.fire(now, timer)
-    }
-    fn finished(&self) -> bool {
-        self.is_terminated()
     }
 }

@@ -172,7 +172,7 @@ fn closed_by_proxy(s: &mut TcpStream) -> bool {
 fn tcp_connections_per_ip_and_keepalive_flood() {
     let net = Net::next();
     let layout = Layout {
-        extra: format!("{}", admin_section(&net)),
+        extra: admin_section(&net).to_string(),
         ..Layout::default()
     };
     let toml = net.config_with(&layout).replace(
