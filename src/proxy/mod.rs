@@ -32,6 +32,7 @@ mod timers;
 pub mod uac_register;
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -110,24 +111,24 @@ pub struct Core {
     signer: RouteSigner,
     rng: fastrand::Rng,
     /// Calls by their server INVITE transaction key.
-    calls: HashMap<TxnKey, Call>,
+    calls: IdMap<TxnKey, Call>,
     /// Our client branch id → the call that owns it.
-    branches: HashMap<u64, TxnKey>,
+    branches: IdMap<u64, TxnKey>,
     /// Non-INVITE relays (BYE, in-dialog requests...) by server transaction key.
-    relays: HashMap<TxnKey, response::Relay>,
+    relays: IdMap<TxnKey, response::Relay>,
     /// Our branch id → the relay that owns it.
-    relay_branches: HashMap<u64, TxnKey>,
+    relay_branches: IdMap<u64, TxnKey>,
     /// Locally answered non-INVITE requests: key → last response, for retransmissions.
-    answered: HashMap<TxnKey, local::Answered>,
+    answered: IdMap<TxnKey, local::Answered>,
     dialogs: Dialogs,
     /// CANCELs and race BYEs in flight, by (branch id, kind).
-    oneshots: HashMap<(u64, oneshot::Kind), oneshot::Oneshot>,
+    oneshots: IdMap<(u64, oneshot::Kind), oneshot::Oneshot>,
     /// Keep-alive pings in flight by branch id, and when each carrier is due next.
-    pings: HashMap<u64, keepalive::Ping>,
+    pings: IdMap<u64, keepalive::Ping>,
     keepalive_next: HashMap<String, Instant>,
     /// Our registrations at carriers, by carrier name, and their REGISTER branches.
     out_regs: HashMap<String, uac_register::OutReg>,
-    reg_branches: HashMap<u64, String>,
+    reg_branches: IdMap<u64, String>,
     timers: Timers,
     out: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -158,6 +159,32 @@ impl std::hash::BuildHasher for KeyedHasher {
     }
 }
 
+/// A map keyed by values that are already uniformly random and out of a sender's control:
+/// `TxnKey`s (a keyed SipHash) and our own random branch ids. Hashing them again with SipHash
+/// (the std default) would only cost time; the DoS resistance comes from the key or the id.
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// The hasher of `IdMap`: a `u64` passes through; other parts (an enum tag in a tuple key)
+/// are folded in.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(32) ^ n;
+    }
+}
+
 /// Server transaction key (RFC 3261 §17.2.3): a keyed SipHash of branch, sent-by and method
 /// class (INVITE and ACK share one). Hashing keeps the tables free of per-request allocations;
 /// the random key makes collisions impossible to aim for.
@@ -177,17 +204,17 @@ impl Core {
             signer: RouteSigner::new(cfg.secret),
             rng: fastrand::Rng::with_seed(cfg.seed),
             cfg,
-            calls: HashMap::new(),
-            branches: HashMap::new(),
-            relays: HashMap::new(),
-            relay_branches: HashMap::new(),
-            answered: HashMap::new(),
+            calls: IdMap::default(),
+            branches: IdMap::default(),
+            relays: IdMap::default(),
+            relay_branches: IdMap::default(),
+            answered: IdMap::default(),
             dialogs: Dialogs::default(),
-            pings: HashMap::new(),
-            oneshots: HashMap::new(),
+            pings: IdMap::default(),
+            oneshots: IdMap::default(),
             keepalive_next: HashMap::new(),
             out_regs: HashMap::new(),
-            reg_branches: HashMap::new(),
+            reg_branches: IdMap::default(),
             timers: Timers::new(now),
             out: VecDeque::new(),
             events: VecDeque::new(),
