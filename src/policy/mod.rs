@@ -102,7 +102,9 @@ pub struct Target {
     pub identity: Option<Identity>,
     /// The carrier's `outbound_parameters` resolved for this call (From, To, PAI, RPID);
     /// when set it already includes `identity` and the core applies it instead.
-    pub compose: Option<compose::Compose>,
+    /// Boxed: most carriers have no `outbound_parameters`, and a `Target` lives in every
+    /// call's plan.
+    pub compose: Option<Box<compose::Compose>>,
     /// Wait before sending (server `delay`).
     pub delay: Duration,
     /// Give up on this target when no 18x came within this time after sending.

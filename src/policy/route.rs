@@ -237,7 +237,7 @@ fn carrier_target(
         origin,
     };
     let (user, host) = compose::request_uri(&ctx);
-    let compose = compose::plan(&ctx);
+    let compose = compose::plan(&ctx).map(Box::new);
     let user = user.unwrap_or_else(|| called.clone());
     let (ruri, dest) = carrier_destination(c, &user, host.as_deref());
     Target {

@@ -177,7 +177,7 @@ impl Core {
             initial: true,
             armed: None,
         };
-        self.calls.insert(key, call);
+        self.calls.insert(key, Box::new(call));
         self.attempt_next(now, svc, key);
         self.settle(key);
     }
@@ -318,7 +318,7 @@ impl Core {
                 pop_routes: call.pop_routes,
                 headers: &target.headers,
                 identity: target.identity.as_ref(),
-                compose: target.compose.as_ref(),
+                compose: target.compose.as_deref(),
                 ids: None,
                 pai_host: &self.cfg.advertise,
                 our_realms: &realms,

@@ -140,7 +140,7 @@ impl Core {
             return;
         }
         self.arm(due, TimerKey::Answered(key));
-        self.answered.insert(key, answered);
+        self.answered.insert(key, Box::new(answered));
     }
 
     /// A retransmitted request for a transaction we answered: send the answer again.
@@ -148,7 +148,7 @@ impl Core {
         let Some(a) = self.answered.get_mut(key) else {
             return false;
         };
-        let (out, reply) = match a {
+        let (out, reply) = match &mut **a {
             Answered::Invite { txn, reply } => (txn.on_request_retransmit(now), *reply),
             Answered::NonInvite { txn, reply } => (txn.on_request_retransmit(now), *reply),
         };
@@ -160,7 +160,7 @@ impl Core {
 
     /// An ACK for an INVITE we answered with a failure: absorbs it.
     pub(super) fn answered_ack(&mut self, now: Instant, key: &TxnKey) -> bool {
-        let Some(Answered::Invite { txn, .. }) = self.answered.get_mut(key) else {
+        let Some(Answered::Invite { txn, .. }) = self.answered.get_mut(key).map(|a| &mut **a) else {
             return false;
         };
         let _ = txn.on_ack(now);
@@ -178,7 +178,7 @@ impl Core {
         let Some(a) = self.answered.get_mut(&key) else {
             return;
         };
-        let (event, reply, due, done) = match a {
+        let (event, reply, due, done) = match &mut **a {
             Answered::Invite { txn, reply } => (
                 txn.on_timeout(now),
                 *reply,

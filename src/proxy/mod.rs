@@ -105,21 +105,23 @@ pub struct CoreConfig {
     pub seed: u64,
 }
 
-/// The proxy core of one shard.
+/// The proxy core of one shard. Calls, relays and answered transactions are boxed in their
+/// maps: a table of 1 KB entries would keep up to twice that per live call in spare capacity
+/// and copy it all on every resize.
 pub struct Core {
     cfg: CoreConfig,
     signer: RouteSigner,
     rng: fastrand::Rng,
     /// Calls by their server INVITE transaction key.
-    calls: IdMap<TxnKey, Call>,
+    calls: IdMap<TxnKey, Box<Call>>,
     /// Our client branch id → the call that owns it.
     branches: IdMap<u64, TxnKey>,
     /// Non-INVITE relays (BYE, in-dialog requests...) by server transaction key.
-    relays: IdMap<TxnKey, response::Relay>,
+    relays: IdMap<TxnKey, Box<response::Relay>>,
     /// Our branch id → the relay that owns it.
     relay_branches: IdMap<u64, TxnKey>,
     /// Locally answered non-INVITE requests: key → last response, for retransmissions.
-    answered: IdMap<TxnKey, local::Answered>,
+    answered: IdMap<TxnKey, Box<local::Answered>>,
     dialogs: Dialogs,
     /// CANCELs and race BYEs in flight, by (branch id, kind).
     oneshots: IdMap<(u64, oneshot::Kind), oneshot::Oneshot>,

@@ -355,7 +355,7 @@ impl Core {
         self.relay_branches.insert(id, key);
         self.relays.insert(
             key,
-            Relay {
+            Box::new(Relay {
                 server,
                 reply,
                 request,
@@ -363,7 +363,7 @@ impl Core {
                 branch_id: id,
                 dest,
                 transport,
-            },
+            }),
         );
         self.settle_relay(key);
     }
