@@ -131,7 +131,7 @@ impl Core {
                 .filter(|c| c.realm.eq_ignore_ascii_case(realm.as_bytes()))
         });
         let Some(creds) = creds else {
-            self.challenge(now, snap, svc, key, msg, input, &realm, false);
+            self.challenge(now, snap, svc, msg, input, &realm, false);
             return Auth::Answered;
         };
         let user = String::from_utf8_lossy(&creds.username).into_owned();
@@ -162,11 +162,11 @@ impl Core {
                 DigestOwner::Carrier(c) => Caller::Carrier(c),
             }),
             (Err(crate::policy::digest::AuthError::Stale), Some(_)) => {
-                self.challenge(now, snap, svc, key, msg, input, &realm, true);
+                self.challenge(now, snap, svc, msg, input, &realm, true);
                 Auth::Answered
             }
             (Err(crate::policy::digest::AuthError::BadNonce), _) => {
-                self.challenge(now, snap, svc, key, msg, input, &realm, false);
+                self.challenge(now, snap, svc, msg, input, &realm, false);
                 Auth::Answered
             }
             (verdict, _) => {
@@ -213,13 +213,13 @@ impl Core {
         Auth::Answered
     }
 
+    /// Answers 407 (401 for REGISTER) with one challenge per configured algorithm.
     #[allow(clippy::too_many_arguments)]
     fn challenge(
         &mut self,
         now: Instant,
         snap: &Snapshot,
         svc: &Services,
-        key: TxnKey,
         msg: &Message,
         input: &Input,
         realm: &str,
@@ -241,7 +241,12 @@ impl Core {
         for value in svc.auth.challenge(self.unix(now), realm, &algs, stale) {
             resp = resp.header(name, value);
         }
-        self.answer(now, key, msg, input, resp);
+        // Stateless, as Kamailio's `auth_challenge` over `sl`: every caller that dials out
+        // is challenged first, so this is half of the outbound traffic, and keeping a
+        // transaction (Timer I) per challenge costs more than challenging a retransmission
+        // again (its 407 carries a fresh nonce; the caller's ACK finds no transaction and is
+        // dropped).
+        self.answer_stateless(msg, input, resp);
     }
 
     /// REGISTER (SPEC §4): carriers and IP servers get 403; password servers are challenged.

@@ -235,9 +235,10 @@ impl Core {
         if ours == 0 {
             // Every dialog we set up carries our signed Record-Route, so a request without it is
             // not ours to relay: 481 for an unknown dialog, 403 for a known Call-ID (knowing a
-            // Call-ID must not be enough to bounce requests through us to any address).
-            let code = if self.dialogs.contains(&call_id) { 403 } else { 481 };
+            // Call-ID must not be enough to bounce requests through us to any address). An ACK
+            // (e.g. for a stateless 407) is dropped.
             if !is_ack {
+                let code = if self.dialogs.contains(&call_id) { 403 } else { 481 };
                 self.answer(now, key, &msg, input, LocalResponse::new(code));
             }
             return;
