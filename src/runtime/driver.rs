@@ -60,6 +60,10 @@ pub struct Driver {
     generation: u64,
     /// Receive buffers for `recvmmsg`, shared by the UDP listeners.
     rx: RecvBatch,
+    /// UDP transmits waiting to leave together through listener `udp_via` (one `sendmmsg`),
+    /// in the order the core produced them.
+    udp_out: Vec<Transmit>,
+    udp_via: usize,
     telemetry: Arc<Telemetry>,
     /// Reloads asked for on the admin port.
     reloads: Option<Receiver<ReloadRequest>>,
@@ -153,6 +157,8 @@ impl Driver {
             by_peer: HashMap::new(),
             generation,
             rx: RecvBatch::new(),
+            udp_out: Vec::with_capacity(mmsg::SLOTS),
+            udp_via: 0,
             telemetry: Arc::new(telemetry),
             reloads: None,
             received: Vec::with_capacity(UDP_BATCH),
@@ -366,28 +372,54 @@ impl Driver {
         }
     }
 
-    /// Sends everything the core queued.
+    /// Sends everything the core queued: UDP in batches (one `sendmmsg` per run of transmits
+    /// through the same listener, in order), TCP and TLS to their connection tasks.
     async fn flush(&mut self) {
         while let Some(t) = self.core.poll_transmit() {
             match t.transport {
-                Transport::Udp => self.send_udp(t).await,
+                Transport::Udp => self.queue_udp(t).await,
                 Transport::Tcp | Transport::Tls => self.send_stream(t),
             }
         }
+        self.send_udp_queue().await;
     }
 
-    async fn send_udp(&mut self, t: Transmit) {
-        let Some(l) = self.udp.iter().find(|l| l.local.is_ipv4() == t.dest.is_ipv4()) else {
+    /// Queues a UDP transmit on the listener of its address family. A transmit for another
+    /// listener first sends what is queued, so UDP messages leave in the order produced.
+    async fn queue_udp(&mut self, t: Transmit) {
+        let Some(via) = self
+            .udp
+            .iter()
+            .position(|l| l.local.is_ipv4() == t.dest.is_ipv4())
+        else {
             warn!("no udp listener for {}", t.dest);
             return;
         };
-        match l.socket.try_send_to(&t.bytes, t.dest) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                let _ = l.socket.send_to(&t.bytes, t.dest).await;
-            }
-            Err(e) => debug!("udp send to {}: {e}", t.dest),
+        if via != self.udp_via {
+            self.send_udp_queue().await;
+            self.udp_via = via;
         }
+        self.udp_out.push(t);
+    }
+
+    /// Sends the queued UDP transmits, [`mmsg::SLOTS`] per syscall. A datagram the kernel
+    /// refuses is logged and skipped; the ones after it are still sent.
+    async fn send_udp_queue(&mut self) {
+        let Some(l) = self.udp.get(self.udp_via) else {
+            return;
+        };
+        let mut sent = 0;
+        while sent < self.udp_out.len() {
+            let rest = &self.udp_out[sent..];
+            match send_batch(&l.socket, rest).await {
+                Ok(n) => sent += n,
+                Err(e) => {
+                    debug!("udp send to {}: {e}", rest[0].dest);
+                    sent += 1;
+                }
+            }
+        }
+        self.udp_out.clear();
     }
 
     fn send_stream(&mut self, t: Transmit) {
@@ -573,6 +605,19 @@ fn recv_batch(socket: &UdpSocket, rx: &mut RecvBatch, max: usize) -> io::Result<
         Ok(()) => Ok((got, true)),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok((got, false)),
         Err(e) => Err(e),
+    }
+}
+
+/// One `sendmmsg` of the head of `batch` through `socket`; when the socket's buffer is full,
+/// waits for it to drain (as a plain `send_to().await` would). Returns how many datagrams left
+/// (at least one); an error is that of `batch[0]`.
+async fn send_batch(socket: &UdpSocket, batch: &[Transmit]) -> io::Result<usize> {
+    let send = || mmsg::send(socket.as_fd(), batch.iter().map(|t| (&t.bytes[..], t.dest)));
+    // `try_io` first: unlike `async_io` it spends no cooperative-scheduling budget, whose
+    // exhaustion would yield the task and cost an extra trip through the reactor.
+    match socket.try_io(Interest::WRITABLE, send) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.async_io(Interest::WRITABLE, send).await,
+        r => r,
     }
 }
 

@@ -179,7 +179,6 @@ impl RecvBatch {
 /// `sendmmsg`. Returns how many left (at least one when `msgs` is not empty). The kernel stops
 /// at the first datagram it cannot send and reports that datagram's error only when it is
 /// the first: calling again with the rest returns it (`WouldBlock` when the buffer is full).
-#[cfg_attr(not(test), allow(dead_code))] // The driver sends with it from the next commit.
 pub fn send<'a>(
     fd: BorrowedFd<'_>,
     msgs: impl IntoIterator<Item = (&'a [u8], SocketAddr)>,
