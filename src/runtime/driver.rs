@@ -5,13 +5,17 @@
 
 use std::collections::HashMap;
 use std::future::poll_fn;
+use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, error, info, warn};
@@ -19,6 +23,7 @@ use tracing::{debug, error, info, warn};
 use super::admin::ReloadRequest;
 use super::dns::Dns;
 use super::flood::{FloodGuard, Verdict, MAX_SOURCES};
+use super::mmsg::{self, RecvBatch};
 use super::tcp::{self, Events, StreamEvent};
 use super::tls::{self, ClientConfigs};
 use super::udp::UdpListener;
@@ -53,7 +58,12 @@ pub struct Driver {
     conns: HashMap<ConnId, Conn>,
     by_peer: HashMap<SocketAddr, ConnId>,
     generation: u64,
-    buf: Vec<u8>,
+    /// Receive buffers for `recvmmsg`, shared by the UDP listeners.
+    rx: RecvBatch,
+    /// UDP transmits waiting to leave together through listener `udp_via` (one `sendmmsg`),
+    /// in the order the core produced them.
+    udp_out: Vec<Transmit>,
+    udp_via: usize,
     telemetry: Arc<Telemetry>,
     /// Reloads asked for on the admin port.
     reloads: Option<Receiver<ReloadRequest>>,
@@ -146,7 +156,9 @@ impl Driver {
             conns: HashMap::new(),
             by_peer: HashMap::new(),
             generation,
-            buf: vec![0u8; 65536],
+            rx: RecvBatch::new(),
+            udp_out: Vec::with_capacity(mmsg::SLOTS),
+            udp_via: 0,
             telemetry: Arc::new(telemetry),
             reloads: None,
             received: Vec::with_capacity(UDP_BATCH),
@@ -256,29 +268,46 @@ impl Driver {
         super::state::save_if_dirty(snap.proxy.state_dir.as_deref(), &self.services);
     }
 
+    /// Reads what listener `i` has queued, up to [`mmsg::SLOTS`] datagrams per `recvmmsg`,
+    /// and at most [`UDP_BATCH`] before the other inputs get a turn (the listener stays ready
+    /// when it still has more).
     fn drain_udp(&mut self, i: usize) {
         let Some(l) = self.udp.get(i) else { return };
-        let (socket, local) = (l.socket.clone(), l.local);
-        for _ in 0..UDP_BATCH {
-            match socket.try_recv_from(&mut self.buf) {
-                Ok((_, src)) if !self.admit(src) => {}
-                Ok((n, src)) => {
-                    let bytes = Bytes::copy_from_slice(&self.buf[..n]);
-                    self.handle(Input {
-                        src,
-                        local,
-                        transport: Transport::Udp,
-                        conn: None,
-                        bytes,
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+        let (socket, local) = (Arc::clone(&l.socket), l.local);
+        let mut taken = 0;
+        while taken < UDP_BATCH {
+            let (n, more) = match recv_batch(&socket, &mut self.rx, UDP_BATCH - taken) {
+                Ok(got) => got,
                 Err(e) => {
                     debug!("udp recv on {local}: {e}");
                     return;
                 }
+            };
+            for k in 0..n {
+                self.take_datagram(k, local);
+            }
+            taken += n;
+            if !more {
+                return;
             }
         }
+    }
+
+    /// Hands datagram `k` of the last receive batch to the core, unless the flood guard drops
+    /// it. Each datagram becomes its own `Bytes`: the buffers are reused by the next batch.
+    fn take_datagram(&mut self, k: usize, local: SocketAddr) {
+        let Some(src) = self.rx.source(k) else { return };
+        if !self.admit(src) {
+            return;
+        }
+        let bytes = Bytes::copy_from_slice(self.rx.datagram(k));
+        self.handle(Input {
+            src,
+            local,
+            transport: Transport::Udp,
+            conn: None,
+            bytes,
+        });
     }
 
     /// The flood guard's verdict on one message from `src` (counted and logged when dropped).
@@ -343,28 +372,54 @@ impl Driver {
         }
     }
 
-    /// Sends everything the core queued.
+    /// Sends everything the core queued: UDP in batches (one `sendmmsg` per run of transmits
+    /// through the same listener, in order), TCP and TLS to their connection tasks.
     async fn flush(&mut self) {
         while let Some(t) = self.core.poll_transmit() {
             match t.transport {
-                Transport::Udp => self.send_udp(t).await,
+                Transport::Udp => self.queue_udp(t).await,
                 Transport::Tcp | Transport::Tls => self.send_stream(t),
             }
         }
+        self.send_udp_queue().await;
     }
 
-    async fn send_udp(&mut self, t: Transmit) {
-        let Some(l) = self.udp.iter().find(|l| l.local.is_ipv4() == t.dest.is_ipv4()) else {
+    /// Queues a UDP transmit on the listener of its address family. A transmit for another
+    /// listener first sends what is queued, so UDP messages leave in the order produced.
+    async fn queue_udp(&mut self, t: Transmit) {
+        let Some(via) = self
+            .udp
+            .iter()
+            .position(|l| l.local.is_ipv4() == t.dest.is_ipv4())
+        else {
             warn!("no udp listener for {}", t.dest);
             return;
         };
-        match l.socket.try_send_to(&t.bytes, t.dest) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                let _ = l.socket.send_to(&t.bytes, t.dest).await;
-            }
-            Err(e) => debug!("udp send to {}: {e}", t.dest),
+        if via != self.udp_via {
+            self.send_udp_queue().await;
+            self.udp_via = via;
         }
+        self.udp_out.push(t);
+    }
+
+    /// Sends the queued UDP transmits, [`mmsg::SLOTS`] per syscall. A datagram the kernel
+    /// refuses is logged and skipped; the ones after it are still sent.
+    async fn send_udp_queue(&mut self) {
+        let Some(l) = self.udp.get(self.udp_via) else {
+            return;
+        };
+        let mut sent = 0;
+        while sent < self.udp_out.len() {
+            let rest = &self.udp_out[sent..];
+            match send_batch(&l.socket, rest).await {
+                Ok(n) => sent += n,
+                Err(e) => {
+                    debug!("udp send to {}: {e}", rest[0].dest);
+                    sent += 1;
+                }
+            }
+        }
+        self.udp_out.clear();
     }
 
     fn send_stream(&mut self, t: Transmit) {
@@ -517,6 +572,52 @@ impl Driver {
         }
         super::state::save_if_dirty(self.live.load().proxy.state_dir.as_deref(), &self.services);
         info!("stopped");
+    }
+}
+
+/// One `recvmmsg` of up to `max` datagrams from `socket` into `rx`. Returns how many arrived
+/// and whether more may be queued (a full batch).
+///
+/// A short batch means the socket's queue was empty when the syscall returned, so tokio's
+/// readiness is cleared right away instead of by one more `recvmmsg` failing with EAGAIN: the
+/// closure reports `WouldBlock` after the batch is stored, and `Registration::try_io` (tokio
+/// 1.54, `runtime/io/registration.rs`) then calls `clear_readiness` with the `ReadyEvent` it
+/// read *before* the syscall. That clear is a no-op when the reactor has set readiness since
+/// (`ScheduledIo::set_readiness` ignores a `Tick::Clear` whose tick is not the current one).
+/// No datagram can be missed: mio registers the socket edge-triggered (EPOLLET), and a
+/// datagram queued after the syscall raises a new epoll event, which the reactor turns into
+/// readiness again. On this current_thread runtime the reactor only runs while the task is
+/// parked, never between the syscall and the clear, and the tick guard covers the other
+/// runtimes. The one case the reasoning skips: the kernel also ends a batch early on a receive
+/// error other than EAGAIN (saved for the next call); our unconnected sockets without
+/// IP_RECVERR get none in practice.
+fn recv_batch(socket: &UdpSocket, rx: &mut RecvBatch, max: usize) -> io::Result<(usize, bool)> {
+    let want = max.min(mmsg::SLOTS);
+    let mut got = 0;
+    let r = socket.try_io(Interest::READABLE, || {
+        got = rx.recv(socket.as_fd(), want)?;
+        if got < want {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    });
+    match r {
+        Ok(()) => Ok((got, true)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok((got, false)),
+        Err(e) => Err(e),
+    }
+}
+
+/// One `sendmmsg` of the head of `batch` through `socket`; when the socket's buffer is full,
+/// waits for it to drain (as a plain `send_to().await` would). Returns how many datagrams left
+/// (at least one); an error is that of `batch[0]`.
+async fn send_batch(socket: &UdpSocket, batch: &[Transmit]) -> io::Result<usize> {
+    let send = || mmsg::send(socket.as_fd(), batch.iter().map(|t| (&t.bytes[..], t.dest)));
+    // `try_io` first: unlike `async_io` it spends no cooperative-scheduling budget, whose
+    // exhaustion would yield the task and cost an extra trip through the reactor.
+    match socket.try_io(Interest::WRITABLE, send) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.async_io(Interest::WRITABLE, send).await,
+        r => r,
     }
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod dns;
 mod driver;
 mod flood;
+mod mmsg;
 mod secret;
 mod state;
 mod tcp;
