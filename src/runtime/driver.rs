@@ -17,7 +17,7 @@ use bytes::Bytes;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc::{Receiver, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{Receiver, UnboundedReceiver};
 use tracing::{debug, error, info, warn};
 
 use super::admin::ReloadRequest;
@@ -41,7 +41,7 @@ const TICK: Duration = Duration::from_secs(1);
 const DUE_ROUNDS: usize = 8;
 
 struct Conn {
-    tx: UnboundedSender<Bytes>,
+    writer: tcp::Writer,
     transport: Transport,
 }
 
@@ -348,9 +348,9 @@ impl Driver {
                 id,
                 peer,
                 transport,
-                tx,
+                writer,
             } => {
-                self.conns.insert(id, Conn { tx, transport });
+                self.conns.insert(id, Conn { writer, transport });
                 self.by_peer.insert(peer, id);
             }
             StreamEvent::Message(input) => {
@@ -428,18 +428,20 @@ impl Driver {
             .filter(|c| self.conns.contains_key(c))
             .or_else(|| self.by_peer.get(&t.dest).copied());
         if let Some(conn) = id.and_then(|id| self.conns.get(&id)) {
-            if (t.conn.is_some() || conn.transport == t.transport) && conn.tx.send(t.bytes.clone()).is_ok() {
+            if (t.conn.is_some() || conn.transport == t.transport)
+                && conn.writer.send(t.bytes.clone()).is_ok()
+            {
                 return;
             }
         }
-        let Some((id, tx)) = self.open_stream(&t) else {
+        let Some((id, writer)) = self.open_stream(&t) else {
             return;
         };
-        let _ = tx.send(t.bytes);
+        let _ = writer.send(t.bytes);
         self.conns.insert(
             id,
             Conn {
-                tx,
+                writer,
                 transport: t.transport,
             },
         );
@@ -448,7 +450,7 @@ impl Driver {
 
     /// A new outgoing TCP or TLS connection to `t.dest` (from the first listener of that
     /// transport, else the first TCP one).
-    fn open_stream(&mut self, t: &Transmit) -> Option<(ConnId, UnboundedSender<Bytes>)> {
+    fn open_stream(&mut self, t: &Transmit) -> Option<(ConnId, tcp::Writer)> {
         let local = match t.transport {
             Transport::Tls => self.tls_local.first().or(self.tcp_local.first()),
             _ => self.tcp_local.first(),

@@ -2,17 +2,19 @@
 //! keep-alive answered in place, idle close) and a writer task fed by an unbounded channel (TLS
 //! connections reuse both, see `tls.rs`); the driver owns the connection table and is the only
 //! one that decides what to send where, so the messages of one transaction are written in the
-//! order the core produced them. Accepted connections are capped per source IP and closed when
+//! order the core produced them. A plain TCP connection is written by the driver itself while
+//! nothing waits in its queue ([`Writer`]): no task switch per message. Accepted connections are capped per source IP and closed when
 //! half-open or flooding keep-alives (`[security]`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, warn};
@@ -28,6 +30,8 @@ const IDLE: Duration = Duration::from_secs(600);
 /// An accepted connection that has not delivered a whole message within this long (since it
 /// opened or since its last whole message) is closed: half-open and slow-loris connections.
 pub const HALF_OPEN: Duration = Duration::from_secs(30);
+/// How far the idle deadline may run ahead of the armed timer before the timer is moved.
+const TIMER_SLACK: Duration = Duration::from_secs(1);
 /// An outgoing connection attempt gives up after this long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -42,7 +46,7 @@ pub enum StreamEvent {
         peer: SocketAddr,
         /// `Tcp`, or `Tls` for a connection accepted on a `tls:` listener.
         transport: Transport,
-        tx: UnboundedSender<Bytes>,
+        writer: Writer,
     },
     /// A whole message arrived.
     Message(Input),
@@ -57,6 +61,69 @@ pub enum StreamEvent {
 
 /// The driver's channel end for stream events.
 pub type Events = UnboundedSender<StreamEvent>;
+
+/// The sending side of one connection. Plain TCP is written at once (`try_write`) while
+/// nothing is queued ahead; what the socket does not take, everything sent before the
+/// connection is up, and all TLS goes through the connection's writer task, in order.
+#[derive(Clone)]
+pub struct Writer {
+    tx: UnboundedSender<Bytes>,
+    direct: Arc<Direct>,
+}
+
+/// What a [`Writer`] shares with its connection's writer task.
+#[derive(Default)]
+struct Direct {
+    /// The socket, once a plain TCP connection is up (never set for TLS).
+    socket: OnceLock<OwnedWriteHalf>,
+    /// Messages handed to the writer task and not yet wholly written.
+    queued: AtomicUsize,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("direct", &self.direct.socket.get().is_some())
+            .field("queued", &self.direct.queued.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Writer {
+    /// A writer and the queue its connection's writer task drains.
+    pub(super) fn new() -> (Writer, UnboundedReceiver<Bytes>) {
+        let (tx, rx) = unbounded_channel();
+        let direct = Arc::default();
+        (Writer { tx, direct }, rx)
+    }
+
+    /// Sends `bytes` after everything sent before; `Err` when the connection is gone.
+    pub fn send(&self, mut bytes: Bytes) -> Result<(), Bytes> {
+        if let (0, Some(socket)) = (
+            self.direct.queued.load(Ordering::Acquire),
+            self.direct.socket.get(),
+        ) {
+            match socket.try_write(&bytes) {
+                Ok(n) if n == bytes.len() => return Ok(()),
+                Ok(n) => bytes.advance(n),
+                // Would block (the writer task waits for room) or failed (it finds the error).
+                Err(_) => {}
+            }
+        }
+        self.direct.queued.fetch_add(1, Ordering::AcqRel);
+        self.tx.send(bytes).map_err(|e| {
+            self.direct.queued.fetch_sub(1, Ordering::AcqRel);
+            e.0
+        })
+    }
+}
+
+impl Direct {
+    /// Marks one queued message as written (by the writer task).
+    fn written(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// What a connection's tasks know about it.
 #[derive(Debug, Clone, Copy)]
@@ -191,14 +258,13 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, event
                     transport: Transport::Tcp,
                     max,
                 };
-                let Some((tx, rx)) = opened(&link, &events) else {
+                let Some((writer, rx)) = opened(&link, &events) else {
                     return;
                 };
-                let (rd, wr) = stream.into_split();
                 let policy = ReadPolicy {
                     accepted: Some((slot, guard.clone())),
                 };
-                spawn_halves(rd, wr, link, policy, tx, rx, events.clone());
+                spawn_tcp(stream, link, policy, writer, rx, events.clone());
             }
             Err(e) => {
                 warn!("tcp accept on {local}: {e}");
@@ -209,31 +275,23 @@ async fn accept_loop(listener: TcpListener, local: SocketAddr, max: usize, event
 }
 
 /// Tells the driver about an accepted connection; `None` when the driver is gone.
-pub(super) fn opened(
-    link: &Link,
-    events: &Events,
-) -> Option<(UnboundedSender<Bytes>, UnboundedReceiver<Bytes>)> {
-    let (tx, rx) = unbounded_channel();
+pub(super) fn opened(link: &Link, events: &Events) -> Option<(Writer, UnboundedReceiver<Bytes>)> {
+    let (writer, rx) = Writer::new();
     let ev = StreamEvent::Opened {
         id: link.id,
         peer: link.peer,
         transport: link.transport,
-        tx: tx.clone(),
+        writer: writer.clone(),
     };
-    events.send(ev).ok().map(|()| (tx, rx))
+    events.send(ev).ok().map(|()| (writer, rx))
 }
 
-/// Opens an outgoing connection; returns its id and the sender to queue bytes on at once
-/// (they flow when the connection is up).
-pub fn connect(
-    peer: SocketAddr,
-    local: SocketAddr,
-    max: usize,
-    events: Events,
-) -> (ConnId, UnboundedSender<Bytes>) {
+/// Opens an outgoing connection; returns its id and the writer to send on at once (what is
+/// sent flows when the connection is up).
+pub fn connect(peer: SocketAddr, local: SocketAddr, max: usize, events: Events) -> (ConnId, Writer) {
     let id = next_id();
-    let (tx, rx) = unbounded_channel();
-    let tx2 = tx.clone();
+    let (writer, rx) = Writer::new();
+    let writer2 = writer.clone();
     let link = Link {
         id,
         peer,
@@ -243,14 +301,11 @@ pub fn connect(
     };
     tokio::spawn(async move {
         match open(peer).await {
-            Some(stream) => {
-                let (rd, wr) = stream.into_split();
-                spawn_halves(rd, wr, link, ReadPolicy::outgoing(), tx2, rx, events);
-            }
+            Some(stream) => spawn_tcp(stream, link, ReadPolicy::outgoing(), writer2, rx, events),
             None => connect_failed(&link, &events),
         }
     });
-    (id, tx)
+    (id, writer)
 }
 
 /// A TCP connection to `peer` (bounded by the connect timeout), or `None` (logged).
@@ -280,32 +335,77 @@ pub(super) fn connect_failed(link: &Link, events: &Events) {
     });
 }
 
-/// Runs a connection: a writer task draining `rx` and a reader task framing messages.
+/// Runs a plain TCP connection: its socket goes to `writer` for direct writes, a writer task
+/// sends what gets queued, a reader task frames messages.
+fn spawn_tcp(
+    stream: TcpStream,
+    link: Link,
+    policy: ReadPolicy,
+    writer: Writer,
+    mut rx: UnboundedReceiver<Bytes>,
+    events: Events,
+) {
+    let (rd, wr) = stream.into_split();
+    let _ = writer.direct.socket.set(wr);
+    // The writer task holds no sender, so it ends (and the socket closes) when the driver and
+    // the reader are done with the connection.
+    let queue = Arc::clone(&writer.direct);
+    tokio::spawn(async move {
+        let Some(socket) = queue.socket.get() else { return };
+        while let Some(mut b) = rx.recv().await {
+            while !b.is_empty() {
+                if socket.writable().await.is_err() {
+                    return;
+                }
+                match socket.try_write(&b) {
+                    Ok(n) => b.advance(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+            queue.written();
+        }
+    });
+    spawn_reader(rd, link, policy, writer, events);
+}
+
+/// Runs a connection over any stream (TLS): a writer task draining `rx` and a reader task
+/// framing messages.
 pub(super) fn spawn_halves<R, W>(
-    mut rd: R,
+    rd: R,
     mut wr: W,
     link: Link,
     policy: ReadPolicy,
-    tx: UnboundedSender<Bytes>,
+    writer: Writer,
     mut rx: UnboundedReceiver<Bytes>,
     events: Events,
 ) where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let queue = Arc::clone(&writer.direct);
     tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
             if wr.write_all(&b).await.is_err() {
                 break;
             }
+            queue.written();
             // TLS buffers records: push them out once the queue is empty (no-op for TCP).
             if rx.is_empty() && wr.flush().await.is_err() {
                 break;
             }
         }
     });
+    spawn_reader(rd, link, policy, writer, events);
+}
+
+/// The reader task: frames messages until the connection closes, then tells the driver.
+fn spawn_reader<R>(mut rd: R, link: Link, policy: ReadPolicy, writer: Writer, events: Events)
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
     tokio::spawn(async move {
-        let reason = read_loop(&mut rd, &link, &policy, &tx, &events).await;
+        let reason = read_loop(&mut rd, &link, &policy, &writer, &events).await;
         debug!("{:?} {} closed: {reason}", link.transport, link.peer);
         if let (Some((_, guard)), true) = (&policy.accepted, reason.is_refusal()) {
             guard.telemetry.metrics.tcp_refused();
@@ -376,7 +476,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     rd: &mut R,
     link: &Link,
     policy: &ReadPolicy,
-    tx: &UnboundedSender<Bytes>,
+    writer: &Writer,
     events: &Events,
 ) -> Close {
     let mut buf = BytesMut::with_capacity(8192);
@@ -387,19 +487,37 @@ async fn read_loop<R: AsyncRead + Unpin>(
         count: 0,
     };
     let guard = policy.accepted.as_ref().map(|(_, g)| g);
+    let mut last_read = progress;
+    let timer = tokio::time::sleep(IDLE);
+    tokio::pin!(timer);
     loop {
         let half_open = guard.is_some() && (!seen_message || !buf.is_empty());
         let deadline = if half_open {
             progress + HALF_OPEN
         } else {
-            tokio::time::Instant::now() + IDLE
+            last_read + IDLE
         };
-        match tokio::time::timeout_at(deadline, rd.read_buf(&mut buf)).await {
-            Err(_) if half_open => return Close::HalfOpen,
-            Err(_) => return Close::Idle,
-            Ok(Err(_)) => return Close::ReadError,
-            Ok(Ok(0)) => return Close::Eof,
-            Ok(Ok(_)) => {}
+        // The idle deadline moves with every read; re-arming the timer that often costs more
+        // than the read, so it moves at most once a second (and is checked when it fires).
+        let armed = timer.deadline();
+        if deadline < armed || deadline >= armed + TIMER_SLACK {
+            timer.as_mut().reset(deadline);
+        }
+        let read = tokio::select! {
+            biased;
+            read = rd.read_buf(&mut buf) => read,
+            () = &mut timer => {
+                if tokio::time::Instant::now() < deadline {
+                    timer.as_mut().reset(deadline);
+                    continue;
+                }
+                return if half_open { Close::HalfOpen } else { Close::Idle };
+            }
+        };
+        match read {
+            Err(_) => return Close::ReadError,
+            Ok(0) => return Close::Eof,
+            Ok(_) => last_read = tokio::time::Instant::now(),
         }
         loop {
             match frame(&buf, link.max) {
@@ -409,7 +527,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         return Close::KeepAliveFlood;
                     }
                     if n >= 4 {
-                        let _ = tx.send(Bytes::from_static(b"\r\n"));
+                        let _ = writer.send(Bytes::from_static(b"\r\n"));
                     }
                     buf.advance(n);
                 }
@@ -433,5 +551,80 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 Frame::Invalid => return Close::Unframeable,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link() -> Link {
+        let addr: SocketAddr = "127.0.0.1:5060".parse().expect("addr");
+        Link {
+            id: next_id(),
+            peer: addr,
+            local: addr,
+            transport: Transport::Tcp,
+            max: 65_535,
+        }
+    }
+
+    /// A message sent while earlier ones wait in the writer task's queue goes behind them:
+    /// the peer reads every message whole and in order although the socket filled up.
+    #[tokio::test]
+    async fn direct_writes_keep_order_behind_the_queue() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (events, _events_rx) = unbounded_channel();
+        let (writer, rx) = Writer::new();
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        spawn_tcp(stream, link(), ReadPolicy::outgoing(), writer.clone(), rx, events);
+        let (mut peer, _) = listener.accept().await.expect("accept");
+        let chunk = vec![b'x'; 60_000];
+        let count: u32 = 200;
+        for i in 0..count {
+            let mut m = i.to_be_bytes().to_vec();
+            m.extend_from_slice(&chunk);
+            writer.send(Bytes::from(m)).expect("send");
+        }
+        assert!(
+            writer.direct.queued.load(Ordering::Relaxed) > 0,
+            "12 MB cannot all fit in the socket: some went through the queue"
+        );
+        let mut buf = vec![0u8; 4 + chunk.len()];
+        for i in 0..count {
+            peer.read_exact(&mut buf).await.expect("read");
+            assert_eq!(buf[..4], i.to_be_bytes(), "message {i} in order");
+        }
+        assert_eq!(writer.direct.queued.load(Ordering::Relaxed), 0);
+    }
+
+    /// Without traffic an outgoing connection closes after `IDLE`, counted from the last read
+    /// (the timer re-armed lazily must neither fire early nor never).
+    #[tokio::test(start_paused = true)]
+    async fn idle_close_counts_from_the_last_read() {
+        let (mut near, far) = tokio::io::duplex(1024);
+        let (events, _events_rx) = unbounded_channel();
+        let (writer, _rx) = Writer::new();
+        let started = tokio::time::Instant::now();
+        let task = tokio::spawn(async move {
+            let mut far = far;
+            let policy = ReadPolicy::outgoing();
+            read_loop(&mut far, &link(), &policy, &writer, &events).await
+        });
+        tokio::time::sleep(IDLE / 2).await;
+        near.write_all(b"\r\n").await.expect("write");
+        tokio::time::sleep(IDLE * 3 / 4).await;
+        assert!(
+            !task.is_finished(),
+            "a read half-way through moved the idle deadline"
+        );
+        let reason = task.await.expect("reader");
+        assert_eq!(reason, Close::Idle);
+        let took = started.elapsed();
+        assert!(
+            took >= IDLE / 2 + IDLE && took <= IDLE / 2 + IDLE + TIMER_SLACK,
+            "{took:?}"
+        );
     }
 }

@@ -9,13 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tracing::{debug, warn};
 
@@ -163,11 +161,11 @@ async fn accept_one(stream: TcpStream, link: Link, acceptor: TlsAcceptor, events
         Ok(Err(e)) => return warn!("tls handshake from {} failed: {e}", link.peer),
         Err(_) => return warn!("tls handshake from {} timed out", link.peer),
     };
-    let Some((tx, rx)) = tcp::opened(&link, &events) else {
+    let Some((writer, rx)) = tcp::opened(&link, &events) else {
         return;
     };
     let (rd, wr) = tokio::io::split(tls);
-    tcp::spawn_halves(rd, wr, link, tcp::ReadPolicy::outgoing(), tx, rx, events);
+    tcp::spawn_halves(rd, wr, link, tcp::ReadPolicy::outgoing(), writer, rx, events);
 }
 
 /// Who a TLS destination is: the name to send as SNI and verify the certificate against, and
@@ -187,7 +185,7 @@ pub fn connect(
     max: usize,
     events: Events,
     tls: TlsPeer,
-) -> (ConnId, UnboundedSender<Bytes>) {
+) -> (ConnId, tcp::Writer) {
     let link = Link {
         id: tcp::next_id(),
         peer,
@@ -195,8 +193,8 @@ pub fn connect(
         transport: Transport::Tls,
         max,
     };
-    let (tx, rx) = unbounded_channel();
-    let tx2 = tx.clone();
+    let (writer, rx) = tcp::Writer::new();
+    let writer2 = writer.clone();
     tokio::spawn(async move {
         let Some(stream) = tcp::open(peer).await else {
             return tcp::connect_failed(&link, &events);
@@ -206,7 +204,7 @@ pub fn connect(
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name.clone(), stream)).await {
             Ok(Ok(stream)) => {
                 let (rd, wr) = tokio::io::split(stream);
-                tcp::spawn_halves(rd, wr, link, tcp::ReadPolicy::outgoing(), tx2, rx, events);
+                tcp::spawn_halves(rd, wr, link, tcp::ReadPolicy::outgoing(), writer2, rx, events);
             }
             Ok(Err(e)) => {
                 warn!("tls handshake with {peer} ({}) failed: {e}", name.to_str());
@@ -218,7 +216,7 @@ pub fn connect(
             }
         }
     });
-    (link.id, tx)
+    (link.id, writer)
 }
 
 /// Client configurations by `ca_file` (`None`: system roots), built on first use. Owned by the
