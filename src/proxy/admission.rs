@@ -1,6 +1,7 @@
 //! Initial INVITEs and REGISTERs: who is calling (SPEC §3), digest authentication, bans, the
 //! routing decision and the account's trunk permit.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -289,22 +290,37 @@ fn request_realm<'s>(snap: &'s Snapshot, msg: &Message, register: bool) -> &'s s
     identify::realm_for(snap, &host)
 }
 
-/// The strings policy looks at, owned (the message's bytes need not be UTF-8).
-struct Facts {
-    ruri_user: String,
-    to_user: String,
-    from_user: String,
-    from_display: Option<String>,
-    pai_user: Option<String>,
-    pai_display: Option<String>,
-    rpid_user: Option<String>,
-    rpid_display: Option<String>,
+/// The strings policy looks at, borrowed from the message when they are UTF-8 without
+/// %-escapes (the usual case), decoded copies otherwise.
+struct Facts<'m> {
+    ruri_user: Cow<'m, str>,
+    to_user: Cow<'m, str>,
+    from_user: Cow<'m, str>,
+    from_display: Option<Cow<'m, str>>,
+    pai_user: Option<Cow<'m, str>>,
+    pai_display: Option<Cow<'m, str>>,
+    rpid_user: Option<Cow<'m, str>>,
+    rpid_display: Option<Cow<'m, str>>,
 }
 
-impl Facts {
-    fn of(msg: &Message) -> Facts {
-        let text = |b: &[u8]| String::from_utf8_lossy(&header::percent_decode(b)).into_owned();
-        let display = |d: Option<&[u8]>| d.map(|d| String::from_utf8_lossy(d).trim_matches('"').to_owned());
+/// A URI user part as text: %-escapes decoded, invalid UTF-8 replaced.
+fn text(b: &[u8]) -> Cow<'_, str> {
+    match header::percent_decode(b) {
+        Cow::Borrowed(b) => String::from_utf8_lossy(b),
+        Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
+    }
+}
+
+/// A display name as text, without its quotes.
+fn display(d: Option<&[u8]>) -> Option<Cow<'_, str>> {
+    d.map(|d| match String::from_utf8_lossy(d) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim_matches('"')),
+        Cow::Owned(s) => Cow::Owned(s.trim_matches('"').to_owned()),
+    })
+}
+
+impl<'m> Facts<'m> {
+    fn of(msg: &'m Message) -> Facts<'m> {
         let ruri = msg.request_uri().and_then(|u| header::parse_uri(u).ok());
         let to = msg.to().ok();
         let from = msg.from().ok();

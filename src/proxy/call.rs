@@ -138,7 +138,7 @@ impl Core {
         svc: &Services,
         key: TxnKey,
         input: &Input,
-        msg: Message,
+        mut msg: Message,
         plan: Plan,
         permits: Vec<Permit>,
     ) {
@@ -157,6 +157,7 @@ impl Core {
         span.record("direction", tracing::field::debug(plan.direction));
         tracing::debug!(targets = plan.targets.len(), number = %plan.number, "call accepted");
         let pop_routes = self.our_routes(&msg);
+        msg.shrink_to_fit();
         let call = Call {
             server,
             reply,
@@ -333,10 +334,11 @@ impl Core {
         now: Instant,
         key: TxnKey,
         target: &Target,
-        (id, bytes, request): (u64, Bytes, Message),
+        (id, bytes, mut request): (u64, Bytes, Message),
         (dest, transport, conn): (SocketAddr, Transport, Option<super::ConnId>),
         permit: Option<Permit>,
     ) {
+        request.shrink_to_fit();
         let call_target = self
             .calls
             .get(&key)
@@ -538,6 +540,9 @@ impl Core {
             return;
         }
         call.phase = Phase::Answered;
+        // No failover after an answer: the plan's targets go now, not when the INVITE
+        // transaction ends (Timer L, 32 s later).
+        call.plan.targets = Vec::new();
         let mut permits: Vec<Permit> = std::mem::take(&mut call.permits);
         let mut rewrite = None;
         if let Some(b) = call.branch.as_mut() {

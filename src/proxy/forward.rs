@@ -147,7 +147,7 @@ fn stamp_received(msg: &Message, src: SocketAddr, ed: &mut Editor<'_>) {
     };
     let rport = via.rport();
     if matches!(rport, Some(None)) {
-        if let Some(span) = rport_span(msg, raw) {
+        if let Some(span) = rport_span(msg, &via.params) {
             let mut v = String::with_capacity(11);
             v.push_str("rport=");
             push_u64(&mut v, u64::from(src.port()));
@@ -162,9 +162,8 @@ fn stamp_received(msg: &Message, src: SocketAddr, ed: &mut Editor<'_>) {
     }
 }
 
-/// The span of a bare `rport` parameter inside a Via value.
-fn rport_span(msg: &Message, via: &[u8]) -> Option<crate::sip::Span> {
-    let params = header::parse_via(via).ok()?.params;
+/// The span of a bare `rport` parameter among a Via's parameters.
+fn rport_span(msg: &Message, params: &header::Params<'_>) -> Option<crate::sip::Span> {
     let (name, _) = params
         .iter()
         .find(|(n, v)| v.is_none() && n.eq_ignore_ascii_case(b"rport"))?;

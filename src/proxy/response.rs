@@ -339,12 +339,13 @@ impl Core {
         now: Instant,
         key: TxnKey,
         input: &Input,
-        request: Message,
+        mut request: Message,
         id: u64,
         dest: SocketAddr,
         transport: Transport,
         bytes: Bytes,
     ) {
+        request.shrink_to_fit();
         let reply = Reply::to(input);
         let server = ServerNonInvite::new(now, TimerConfig::for_transport(reply.reliable()));
         let client = ClientNonInvite::new(

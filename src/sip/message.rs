@@ -142,6 +142,12 @@ pub struct Message {
 }
 
 impl Message {
+    /// Releases the header index's spare capacity: for a message kept as long as its
+    /// transaction (up to 32 s), not for one handled and dropped.
+    pub fn shrink_to_fit(&mut self) {
+        self.headers.shrink_to_fit();
+    }
+
     /// Parses one message with the default limits. Trailing bytes past Content-Length (UDP) are
     /// ignored, as RFC 3261 §18.3 asks.
     pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
