@@ -8,7 +8,7 @@ use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 
 use super::host::{parse_host, parse_port};
-use super::lex::{is_lws, is_token, malformed, nom_at, shift, skip_lws, trim_bounds, NomErr};
+use super::lex::{is_host_char, is_lws, is_token, malformed, nom_at, shift, skip_lws, trim_bounds, NomErr};
 use super::{GrammarError, Host, Params};
 
 /// A decoded Via value.
@@ -112,10 +112,6 @@ fn head(s: &[u8]) -> IResult<&[u8], Head<'_>> {
             port,
         },
     ))
-}
-
-fn is_host_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_')
 }
 
 /// Offset of `part` inside `whole` (`part` is a sub-slice of `whole`).
