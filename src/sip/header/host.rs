@@ -62,30 +62,38 @@ pub(super) fn parse_host(s: &[u8]) -> Result<Host<'_>, GrammarError> {
 /// (`0` alone is fine, `01` is not). One pass, no UTF-8 conversion.
 pub(super) fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut done = 0; // octets completed
-    let mut value: u16 = 0;
-    let mut digits = 0;
-    for &c in s {
-        if c == b'.' {
-            let slot = octets.get_mut(done).filter(|_| digits > 0 && done < 3)?;
-            *slot = u8::try_from(value).ok()?;
-            (done, value, digits) = (done + 1, 0, 0);
-        } else if c.is_ascii_digit() {
-            if digits > 0 && value == 0 {
-                return None; // a leading zero
-            }
-            value = value * 10 + u16::from(c - b'0');
-            digits += 1;
-            if value > 255 {
+    let mut pos = 0;
+    for (i, slot) in octets.iter_mut().enumerate() {
+        if i > 0 {
+            if s.get(pos) != Some(&b'.') {
                 return None;
             }
-        } else {
-            return None;
+            pos += 1;
+        }
+        let (value, len) = octet(s.get(pos..)?)?;
+        *slot = value;
+        pos += len;
+    }
+    (pos == s.len()).then(|| Ipv4Addr::from(octets))
+}
+
+/// The decimal octet at the start of `s` and its length: `0`, or 1 to 3 digits not starting
+/// with `0`, at most 255. A longer run of digits is left for the caller to reject.
+fn octet(s: &[u8]) -> Option<(u8, usize)> {
+    let digit = |i: usize| {
+        s.get(i)
+            .filter(|c| c.is_ascii_digit())
+            .map(|c| u16::from(c - b'0'))
+    };
+    let mut value = digit(0)?;
+    let mut len = 1;
+    if value != 0 {
+        while let Some(d) = digit(len).filter(|_| len < 3) {
+            value = value * 10 + d;
+            len += 1;
         }
     }
-    let last = octets.get_mut(3).filter(|_| digits > 0 && done == 3)?;
-    *last = u8::try_from(value).ok()?;
-    Some(Ipv4Addr::from(octets))
+    Some((u8::try_from(value).ok()?, len))
 }
 
 /// Parses a port: 1..=65535, digits only.

@@ -110,16 +110,20 @@ pub(super) fn is_scheme_char(c: u8) -> bool {
     has(c, class::SCHEME)
 }
 
-/// Position of the first non-LWS byte at or after `pos` (or `s.len()`).
+/// Position of the first non-LWS byte at or after `pos` (or `s.len()`, or `pos` when it
+/// is past the end). A plain loop: the run is usually empty.
 pub(super) fn skip_lws(s: &[u8], pos: usize) -> usize {
-    let rest = s.get(pos..).unwrap_or_default();
-    pos + rest.iter().position(|&c| !is_lws(c)).unwrap_or(rest.len())
+    take_while(s, pos, is_lws)
 }
 
-/// Position just after the run of bytes matching `f` starting at `pos`.
-pub(super) fn take_while(s: &[u8], pos: usize, f: impl Fn(u8) -> bool) -> usize {
-    let rest = s.get(pos..).unwrap_or_default();
-    pos + rest.iter().position(|&c| !f(c)).unwrap_or(rest.len())
+/// Position just after the run of bytes matching `f` starting at `pos` (`pos` itself when
+/// it is past the end).
+#[inline]
+pub(super) fn take_while(s: &[u8], mut pos: usize, f: impl Fn(u8) -> bool) -> usize {
+    while s.get(pos).is_some_and(|&c| f(c)) {
+        pos += 1;
+    }
+    pos
 }
 
 /// Given `s[pos] == b'"'`, returns the position just after the closing quote, honouring
