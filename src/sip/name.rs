@@ -49,6 +49,10 @@ pub enum HeaderName {
 impl HeaderName {
     /// Decodes a header name (case-insensitive, compact forms included).
     pub fn from_bytes(name: &[u8]) -> HeaderName {
+        // Nearly every peer writes the canonical spelling: match it as is, no lowercasing.
+        if let Some(known) = Self::canonical(name) {
+            return known;
+        }
         if name.len() == 1 {
             return Self::compact(name[0].to_ascii_lowercase());
         }
@@ -60,6 +64,34 @@ impl HeaderName {
             *d = s.to_ascii_lowercase();
         }
         Self::full(&lower[..name.len()])
+    }
+
+    /// The name spelled exactly as `as_str` writes it, else `None` (then decode folded).
+    fn canonical(name: &[u8]) -> Option<HeaderName> {
+        Some(match name {
+            b"Via" => HeaderName::Via,
+            b"From" => HeaderName::From,
+            b"To" => HeaderName::To,
+            b"Call-ID" => HeaderName::CallId,
+            b"CSeq" => HeaderName::CSeq,
+            b"Contact" => HeaderName::Contact,
+            b"Max-Forwards" => HeaderName::MaxForwards,
+            b"Content-Type" => HeaderName::ContentType,
+            b"Content-Length" => HeaderName::ContentLength,
+            b"Route" => HeaderName::Route,
+            b"Record-Route" => HeaderName::RecordRoute,
+            b"Allow" => HeaderName::Allow,
+            b"Supported" => HeaderName::Supported,
+            b"User-Agent" => HeaderName::UserAgent,
+            b"Server" => HeaderName::Server,
+            b"Authorization" => HeaderName::Authorization,
+            b"Proxy-Authorization" => HeaderName::ProxyAuthorization,
+            b"Proxy-Authenticate" => HeaderName::ProxyAuthenticate,
+            b"WWW-Authenticate" => HeaderName::WwwAuthenticate,
+            b"Expires" => HeaderName::Expires,
+            b"P-Asserted-Identity" => HeaderName::PAssertedIdentity,
+            _ => return None,
+        })
     }
 
     fn compact(c: u8) -> HeaderName {
@@ -185,12 +217,68 @@ impl HeaderName {
 mod tests {
     use super::*;
 
+    /// Every name `from_bytes` knows, in every spelling that matters.
+    const ALL: [HeaderName; 34] = [
+        HeaderName::Accept,
+        HeaderName::Allow,
+        HeaderName::Authorization,
+        HeaderName::CallId,
+        HeaderName::Contact,
+        HeaderName::ContentEncoding,
+        HeaderName::ContentLength,
+        HeaderName::ContentType,
+        HeaderName::CSeq,
+        HeaderName::Date,
+        HeaderName::Event,
+        HeaderName::Expires,
+        HeaderName::From,
+        HeaderName::MaxForwards,
+        HeaderName::PAssertedIdentity,
+        HeaderName::ProxyAuthenticate,
+        HeaderName::ProxyAuthorization,
+        HeaderName::ProxyRequire,
+        HeaderName::RecordRoute,
+        HeaderName::ReferTo,
+        HeaderName::ReferredBy,
+        HeaderName::RemotePartyId,
+        HeaderName::Require,
+        HeaderName::RetryAfter,
+        HeaderName::Route,
+        HeaderName::Server,
+        HeaderName::Subject,
+        HeaderName::Supported,
+        HeaderName::To,
+        HeaderName::Unsupported,
+        HeaderName::UserAgent,
+        HeaderName::Via,
+        HeaderName::Warning,
+        HeaderName::WwwAuthenticate,
+    ];
+
+    #[test]
+    fn every_spelling_round_trips() {
+        for name in ALL {
+            let s = name.as_str();
+            assert_eq!(HeaderName::from_bytes(s.as_bytes()), name, "{s}");
+            assert_eq!(HeaderName::from_bytes(s.to_lowercase().as_bytes()), name, "{s}");
+            assert_eq!(HeaderName::from_bytes(s.to_uppercase().as_bytes()), name, "{s}");
+            if let Some(canonical) = HeaderName::canonical(s.as_bytes()) {
+                assert_eq!(canonical, name, "{s}");
+            }
+            let mut near = s.as_bytes().to_vec();
+            near.push(b'x');
+            assert_eq!(HeaderName::from_bytes(&near), HeaderName::Other, "{s}x");
+        }
+    }
+
     #[test]
     fn compact_and_case() {
         assert_eq!(HeaderName::from_bytes(b"v"), HeaderName::Via);
         assert_eq!(HeaderName::from_bytes(b"I"), HeaderName::CallId);
         assert_eq!(HeaderName::from_bytes(b"cAlL-iD"), HeaderName::CallId);
         assert_eq!(HeaderName::from_bytes(b"X-Foo"), HeaderName::Other);
+        assert_eq!(HeaderName::from_bytes(b"Call-Id"), HeaderName::CallId);
+        assert_eq!(HeaderName::from_bytes(b"Via "), HeaderName::Other);
         assert_eq!(
             HeaderName::from_bytes(b"a-very-long-header-name-that-is-long"),
             HeaderName::Other

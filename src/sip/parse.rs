@@ -2,7 +2,8 @@
 //! Content-Length and body. memchr splits lines; nothing is copied.
 //!
 //! Cost per message: one `Vec<Header>` (pre-sized) and nothing else; no UTF-8 validation, no
-//! lowercased copies (header names are folded on a stack buffer by `HeaderName::from_bytes`).
+//! lowercased copies (`HeaderName::from_bytes` matches the canonical spelling as is and folds others
+//! on a stack buffer).
 
 use bytes::Bytes;
 use memchr::memchr;
@@ -197,17 +198,8 @@ fn scan_headers(b: &[u8], mut pos: usize, limits: &Limits) -> Result<Scan, Parse
 /// byte by byte against the token table (no separate colon search: names are short).
 fn header_line(b: &[u8], pos: usize, end: usize, next: usize) -> Result<Header, ParseError> {
     let line = b.get(pos..end).unwrap_or_default();
-    let name_len = line
-        .iter()
-        .position(|&c| !startline::is_token_byte(c))
-        .unwrap_or(line.len());
-    let colon = name_len
-        + line
-            .get(name_len..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|c| matches!(c, b' ' | b'\t'))
-            .count();
+    let name_len = run_end(line, 0, startline::is_token_byte);
+    let colon = run_end(line, name_len, |c| matches!(c, b' ' | b'\t'));
     if name_len == 0 || line.get(colon) != Some(&b':') {
         return Err(ParseError::HeaderLine { at: pos });
     }
@@ -217,6 +209,15 @@ fn header_line(b: &[u8], pos: usize, end: usize, next: usize) -> Result<Header, 
         value: trimmed(b, pos + colon + 1, end),
         line: Span::new(pos, next),
     })
+}
+
+/// Position just after the run of bytes matching `f` from `pos` (plain loop: runs are short).
+#[inline]
+fn run_end(s: &[u8], mut pos: usize, f: impl Fn(u8) -> bool) -> usize {
+    while s.get(pos).is_some_and(|&c| f(c)) {
+        pos += 1;
+    }
+    pos
 }
 
 /// A continuation line (starts with SP/HTAB) extends the previous header's value and line.
@@ -232,14 +233,21 @@ fn fold_into(b: &[u8], last: &mut Header, pos: usize, end: usize, next: usize) {
     last.line.end = next as u32;
 }
 
-/// The span of `b[start..end]` without surrounding linear whitespace.
+/// The span of `b[start..end]` without surrounding linear whitespace (SP, HTAB, CR, LF).
 fn trimmed(b: &[u8], start: usize, end: usize) -> Span {
+    let is_ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
     let Some(s) = b.get(start..end) else {
         return Span::new(end, end);
     };
-    let t = header::trim(s); // a sub-slice of `s`, so the offset below cannot underflow
-    let off = t.as_ptr() as usize - s.as_ptr() as usize;
-    Span::new(start + off, start + off + t.len())
+    let mut from = 0;
+    while s.get(from).is_some_and(is_ws) {
+        from += 1;
+    }
+    let mut to = s.len();
+    while to > from && s.get(to - 1).is_some_and(is_ws) {
+        to -= 1;
+    }
+    Span::new(start + from, start + to)
 }
 
 /// The Content-Length, if any header gives one: every such header must hold a valid number,

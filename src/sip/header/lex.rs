@@ -5,35 +5,125 @@
 
 use super::GrammarError;
 
+/// Byte class bits, one table lookup per byte (see `CLASS`).
+mod class {
+    /// SP, HTAB, CR, LF.
+    pub const LWS: u8 = 1;
+    /// RFC 3261 `token` characters.
+    pub const TOKEN: u8 = 1 << 1;
+    /// Never allowed unescaped in a URI.
+    pub const URI_FORBIDDEN: u8 = 1 << 2;
+    /// Ends a parameter name or an unquoted value: LWS, `;`, `=`, `"`.
+    pub const PARAM_STOP: u8 = 1 << 3;
+    /// Allowed in a host name or dotted IPv4 address: ALPHA, DIGIT, `-`, `.`, `_`.
+    pub const HOST: u8 = 1 << 4;
+    /// Allowed in a URI scheme after its first letter: ALPHA, DIGIT, `+`, `-`, `.`.
+    pub const SCHEME: u8 = 1 << 5;
+    /// The delimiters a SIP URI is split at: `?`, `@`, `;`.
+    pub const URI_DELIM: u8 = 1 << 6;
+}
+
+/// The class bits of every byte value.
+static CLASS: [u8; 256] = class_table();
+
+const fn class_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let lws = matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+        let alnum = c.is_ascii_alphanumeric();
+        let mut bits = 0;
+        if lws {
+            bits |= class::LWS;
+        }
+        if alnum
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            )
+        {
+            bits |= class::TOKEN;
+        }
+        if c <= 0x20 || c >= 0x7f || matches!(c, b'<' | b'>' | b'"') {
+            bits |= class::URI_FORBIDDEN;
+        }
+        if lws || matches!(c, b';' | b'=' | b'"') {
+            bits |= class::PARAM_STOP;
+        }
+        if alnum || matches!(c, b'-' | b'.' | b'_') {
+            bits |= class::HOST;
+        }
+        if alnum || matches!(c, b'+' | b'-' | b'.') {
+            bits |= class::SCHEME;
+        }
+        if matches!(c, b'?' | b'@' | b';') {
+            bits |= class::URI_DELIM;
+        }
+        t[i] = bits;
+        i += 1;
+    }
+    t
+}
+
+/// True when byte `c` has any of the `class` bits.
+#[inline]
+fn has(c: u8, class: u8) -> bool {
+    CLASS[usize::from(c)] & class != 0
+}
+
 /// Linear whitespace as it can appear in a header value (folded lines keep their CRLF).
+#[inline]
 pub(super) fn is_lws(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+    has(c, class::LWS)
 }
 
 /// RFC 3261 `token` characters.
+#[inline]
 pub(super) fn is_token(c: u8) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(
-            c,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    has(c, class::TOKEN)
 }
 
-/// Bytes never allowed unescaped in a URI: controls, space, DEL, non-ASCII, `<`, `>`, `"`.
-pub(super) fn is_uri_forbidden(c: u8) -> bool {
-    c <= 0x20 || c >= 0x7f || matches!(c, b'<' | b'>' | b'"')
+/// Bytes a URI scan must stop at: the delimiters `?`, `@`, `;`, and those never allowed
+/// unescaped in a URI (controls, space, DEL, non-ASCII, `<`, `>`, `"`).
+#[inline]
+pub(super) fn is_uri_forbidden_or_delim(c: u8) -> bool {
+    has(c, class::URI_FORBIDDEN | class::URI_DELIM)
 }
 
-/// Position of the first non-LWS byte at or after `pos` (or `s.len()`).
+/// Bytes that end a parameter name or an unquoted parameter value: LWS, `;`, `=`, `"`.
+#[inline]
+pub(super) fn is_param_stop(c: u8) -> bool {
+    has(c, class::PARAM_STOP)
+}
+
+/// Host name characters (RFC 3261 `hostname`, plus `_` as deployed): ALPHA, DIGIT, `-`,
+/// `.`, `_`.
+#[inline]
+pub(super) fn is_host_char(c: u8) -> bool {
+    has(c, class::HOST)
+}
+
+/// URI scheme characters after the first: ALPHA, DIGIT, `+`, `-`, `.`.
+#[inline]
+pub(super) fn is_scheme_char(c: u8) -> bool {
+    has(c, class::SCHEME)
+}
+
+/// Position of the first non-LWS byte at or after `pos` (or `s.len()`, or `pos` when it
+/// is past the end). A plain loop: the run is usually empty.
 pub(super) fn skip_lws(s: &[u8], pos: usize) -> usize {
-    let rest = s.get(pos..).unwrap_or_default();
-    pos + rest.iter().position(|&c| !is_lws(c)).unwrap_or(rest.len())
+    take_while(s, pos, is_lws)
 }
 
-/// Position just after the run of bytes matching `f` starting at `pos`.
-pub(super) fn take_while(s: &[u8], pos: usize, f: impl Fn(u8) -> bool) -> usize {
-    let rest = s.get(pos..).unwrap_or_default();
-    pos + rest.iter().position(|&c| !f(c)).unwrap_or(rest.len())
+/// Position just after the run of bytes matching `f` starting at `pos` (`pos` itself when
+/// it is past the end).
+#[inline]
+pub(super) fn take_while(s: &[u8], mut pos: usize, f: impl Fn(u8) -> bool) -> usize {
+    while s.get(pos).is_some_and(|&c| f(c)) {
+        pos += 1;
+    }
+    pos
 }
 
 /// Given `s[pos] == b'"'`, returns the position just after the closing quote, honouring
@@ -132,6 +222,24 @@ mod tests {
         );
         assert_eq!(parse_decimal(b"1a", 100), Err(false));
         assert_eq!(parse_decimal(b"", 100), Err(false));
+    }
+
+    #[test]
+    fn class_table_matches_the_definitions() {
+        for c in 0..=255u8 {
+            let lws = matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+            assert_eq!(is_lws(c), lws, "{c}");
+            let token = c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c);
+            assert_eq!(is_token(c), token, "{c}");
+            let forbidden = c <= 0x20 || c >= 0x7f || b"<>\"".contains(&c);
+            assert_eq!(is_param_stop(c), lws || b";=\"".contains(&c), "{c}");
+            let host = c.is_ascii_alphanumeric() || b"-._".contains(&c);
+            assert_eq!(is_host_char(c), host, "{c}");
+            let scheme = c.is_ascii_alphanumeric() || b"+-.".contains(&c);
+            assert_eq!(is_scheme_char(c), scheme, "{c}");
+            let delim = b"?@;".contains(&c);
+            assert_eq!(is_uri_forbidden_or_delim(c), forbidden || delim, "{c}");
+        }
     }
 
     #[test]

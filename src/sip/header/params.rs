@@ -1,6 +1,6 @@
 //! `;name[=value]` parameter lists (URI params, Via params, header params).
 
-use super::lex::{is_lws, quoted_end, skip_lws, take_while};
+use super::lex::{is_param_stop, quoted_end, skip_lws, take_while};
 use super::GrammarError;
 
 /// A parameter list as written, starting at (or just after) the first `;`.
@@ -54,11 +54,6 @@ impl<'a> Params<'a> {
             }
         }
     }
-}
-
-/// Bytes that end a parameter name or an unquoted value.
-fn is_param_stop(c: u8) -> bool {
-    is_lws(c) || matches!(c, b';' | b'=' | b'"')
 }
 
 /// Scans the parameter starting at `pos` (the leading `;` is optional only at offset 0).

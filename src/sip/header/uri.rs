@@ -4,13 +4,8 @@
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use nom::bytes::complete::{tag, take_while1};
-use nom::combinator::verify;
-use nom::sequence::terminated;
-use nom::Parser;
-
 use super::host::parse_hostport;
-use super::lex::{find_unquoted, is_lws, is_uri_forbidden, malformed, shift};
+use super::lex::{find_unquoted, is_lws, is_scheme_char, is_uri_forbidden_or_delim, malformed, shift};
 use super::{GrammarError, Params};
 
 /// URI scheme.
@@ -61,17 +56,68 @@ pub struct Uri<'a> {
 
 /// Parses a URI (no surrounding `<>` or whitespace).
 pub fn parse_uri(input: &[u8]) -> Result<Uri<'_>, GrammarError> {
-    if let Some(at) = input.iter().position(|&c| is_uri_forbidden(c)) {
-        return Err(malformed("URI", at));
-    }
-    let (scheme, body) = parse_scheme(input)?;
-    let base = input.len() - body.len();
+    let marks = Marks::scan(input)?;
+    let (scheme, base) = parse_scheme(input)?;
+    let body = input.get(base..).unwrap_or_default();
     let uri = match scheme {
-        Scheme::Sip | Scheme::Sips => parse_sip_body(scheme, body),
+        Scheme::Sip | Scheme::Sips => parse_sip_body(scheme, body, &marks.relative_to(base)),
         Scheme::Tel => parse_tel_body(body),
         Scheme::Other => parse_other_body(body),
     };
     uri.map_err(|e| shift(e, base))
+}
+
+/// Where a SIP URI splits, found in the same pass that rejects forbidden bytes. The scheme
+/// holds none of `?`, `@`, `;`, so every mark lies in the body.
+#[derive(Debug, Default)]
+struct Marks {
+    /// The first `?`.
+    question: Option<usize>,
+    /// The last `@` before the first `?`.
+    at_before_question: Option<usize>,
+    /// The last `@` anywhere.
+    last_at: Option<usize>,
+    /// The first `;` after `at_before_question` (after the start when there is none) and
+    /// before the first `?`.
+    semi: Option<usize>,
+}
+
+impl Marks {
+    /// Scans `input` once; the first forbidden byte is an error.
+    fn scan(input: &[u8]) -> Result<Marks, GrammarError> {
+        let mut m = Marks::default();
+        for (i, &c) in input.iter().enumerate() {
+            if !is_uri_forbidden_or_delim(c) {
+                continue;
+            }
+            let before_question = m.question.is_none();
+            match c {
+                b'?' if before_question => m.question = Some(i),
+                b'@' => {
+                    m.last_at = Some(i);
+                    if before_question {
+                        m.at_before_question = Some(i);
+                        m.semi = None;
+                    }
+                }
+                b';' if before_question && m.semi.is_none() => m.semi = Some(i),
+                b'?' | b';' => {}
+                _ => return Err(malformed("URI", i)),
+            }
+        }
+        Ok(m)
+    }
+
+    /// The marks as offsets into `input[base..]`.
+    fn relative_to(&self, base: usize) -> Marks {
+        let at = |p: Option<usize>| p.map(|p| p.saturating_sub(base));
+        Marks {
+            question: at(self.question),
+            at_before_question: at(self.at_before_question),
+            last_at: at(self.last_at),
+            semi: at(self.semi),
+        }
+    }
 }
 
 /// Decodes %HH escapes; borrows when there are none. Invalid escapes are kept as written.
@@ -116,13 +162,16 @@ pub(super) fn bare_uri_len(s: &[u8]) -> usize {
 }
 
 /// `scheme ":"` (scheme = ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")), case-insensitive.
-fn parse_scheme(input: &[u8]) -> Result<(Scheme, &[u8]), GrammarError> {
-    let scheme_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.');
-    let starts_alpha = |s: &[u8]| s.first().is_some_and(u8::is_ascii_alphabetic);
-    let mut scheme = terminated(verify(take_while1(scheme_char), starts_alpha), tag(&b":"[..]));
-    let (body, name): (&[u8], &[u8]) = scheme
-        .parse(input)
-        .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| malformed("URI scheme", 0))?;
+/// Returns the scheme and the offset of the body (just past the `:`).
+fn parse_scheme(input: &[u8]) -> Result<(Scheme, usize), GrammarError> {
+    let len = input
+        .iter()
+        .position(|&c| !is_scheme_char(c))
+        .unwrap_or(input.len());
+    let name = input.get(..len).unwrap_or_default();
+    if !name.first().is_some_and(u8::is_ascii_alphabetic) || input.get(len) != Some(&b':') {
+        return Err(malformed("URI scheme", 0));
+    }
     let is = |s: &[u8]| name.eq_ignore_ascii_case(s);
     let scheme = if is(b"sip") {
         Scheme::Sip
@@ -133,25 +182,42 @@ fn parse_scheme(input: &[u8]) -> Result<(Scheme, &[u8]), GrammarError> {
     } else {
         Scheme::Other
     };
-    Ok((scheme, body))
+    Ok((scheme, len + 1))
 }
 
-/// `[user[:password]@]host[:port][;params][?headers]`; offsets relative to `body`.
-fn parse_sip_body(scheme: Scheme, body: &[u8]) -> Result<Uri<'_>, GrammarError> {
-    let (userinfo, hp_start) = match user_end(body) {
+/// `[user[:password]@]host[:port][;params][?headers]`; offsets relative to `body`, as are
+/// the `marks`.
+fn parse_sip_body<'a>(scheme: Scheme, body: &'a [u8], marks: &Marks) -> Result<Uri<'a>, GrammarError> {
+    // The userinfo ends at the last `@` before the first `?`: `@` never appears unescaped
+    // after the user part, but the user may contain `?` (RFC 4475 intmeth). Some peers
+    // leave `@` unescaped in URI headers, so with no `@` before the `?`, take the last one.
+    let at = marks.at_before_question.or(marks.last_at);
+    let (userinfo, hp_start) = match at {
         Some(at) => (body.get(..at), at + 1),
         None => (None, 0),
     };
     let (user, password) = split_userinfo(userinfo)?;
     let after_user = body.get(hp_start..).unwrap_or_default();
-    let (tail, headers) = match after_user.iter().position(|&c| c == b'?') {
+    // Past an `@` that follows the first `?` (rare), the marks no longer apply: search again.
+    let beyond_question = marks.at_before_question.is_none() && at.is_some();
+    let question = if beyond_question {
+        memchr::memchr(b'?', after_user)
+    } else {
+        marks.question.map(|q| q - hp_start)
+    };
+    let (tail, headers) = match question {
         Some(q) => (after_user.get(..q).unwrap_or_default(), after_user.get(q + 1..)),
         None => (after_user, None),
     };
     if headers.is_some_and(<[u8]>::is_empty) {
         return Err(malformed("URI headers", hp_start + tail.len()));
     }
-    let hp_len = tail.iter().position(|&c| c == b';').unwrap_or(tail.len());
+    let semi = if beyond_question {
+        memchr::memchr(b';', tail)
+    } else {
+        marks.semi.map(|s| s - hp_start)
+    };
+    let hp_len = semi.unwrap_or(tail.len());
     let (hostport, params) = tail.split_at_checked(hp_len).ok_or(malformed("URI", hp_start))?;
     let hp = parse_hostport(hostport).map_err(|e| shift(e, hp_start))?;
     let params = Params(params);
@@ -166,18 +232,6 @@ fn parse_sip_body(scheme: Scheme, body: &[u8]) -> Result<Uri<'_>, GrammarError> 
         params,
         headers,
     })
-}
-
-/// Where the userinfo ends (its `@`). `@` never appears unescaped after the user part, but
-/// the user may contain `?` (RFC 4475 intmeth), and some peers leave `@` unescaped in URI
-/// headers: take the last `@` before the first `?`, else the last `@` at all.
-fn user_end(body: &[u8]) -> Option<usize> {
-    let q = body.iter().position(|&c| c == b'?').unwrap_or(body.len());
-    let before_q = body.get(..q).unwrap_or_default();
-    before_q
-        .iter()
-        .rposition(|&c| c == b'@')
-        .or_else(|| body.iter().rposition(|&c| c == b'@'))
 }
 
 type UserInfo<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);

@@ -1,14 +1,7 @@
 //! One Via value (RFC 3261 §20.42, RFC 3581 rport).
 
-use nom::branch::alt;
-use nom::bytes::complete::{tag, take_till, take_while, take_while1};
-use nom::character::complete::digit1;
-use nom::combinator::{opt, recognize};
-use nom::sequence::{delimited, preceded};
-use nom::{IResult, Parser};
-
 use super::host::{parse_host, parse_port};
-use super::lex::{is_lws, is_token, malformed, nom_at, shift, skip_lws, trim_bounds, NomErr};
+use super::lex::{is_host_char, is_token, malformed, shift, skip_lws, take_while, trim_bounds};
 use super::{GrammarError, Host, Params};
 
 /// A decoded Via value.
@@ -54,73 +47,93 @@ pub fn parse_via(input: &[u8]) -> Result<Via<'_>, GrammarError> {
     parse_trimmed(s).map_err(|e| shift(e, start))
 }
 
-/// The raw pieces of `sent-protocol LWS sent-by`.
-struct Head<'a> {
-    transport: &'a [u8],
-    host_raw: &'a [u8],
-    port: Option<&'a [u8]>,
+/// The raw pieces of `sent-protocol LWS sent-by`, as offsets into the value.
+struct Head {
+    /// `transport` of `SIP/2.0/transport`.
+    transport: (usize, usize),
+    /// The host as written (brackets included).
+    host: (usize, usize),
+    /// The port digits, when a `:` and at least one digit follow the host.
+    port: Option<(usize, usize)>,
+    /// Where the rest (params) starts: after the port, else after the host.
+    rest: usize,
 }
 
 fn parse_trimmed(s: &[u8]) -> Result<Via<'_>, GrammarError> {
-    let parsed: IResult<&[u8], Head<'_>> = head(s);
-    let (rest, h) = parsed.map_err(|e: NomErr<'_>| malformed("Via", nom_at(s, &e)))?;
-    let host_at = offset(s, h.host_raw);
-    let host = parse_host(h.host_raw).map_err(|e| shift(e, host_at))?;
+    let h = head(s).map_err(|at| malformed("Via", at))?;
+    let part = |(start, end): (usize, usize)| s.get(start..end).unwrap_or_default();
+    let host_raw = part(h.host);
+    let host = parse_host(host_raw).map_err(|e| shift(e, h.host.0))?;
     let port = match h.port {
-        Some(p) => Some(parse_port(p).map_err(|e| shift(e, offset(s, p)))?),
+        Some(p) => Some(parse_port(part(p)).map_err(|e| shift(e, p.0))?),
         None => None,
     };
-    let params_at = skip_lws(s, s.len() - rest.len());
+    let params_at = skip_lws(s, h.rest);
     let params = Params(s.get(params_at..).unwrap_or_default());
     if !params.0.is_empty() && params.0.first() != Some(&b';') {
         return Err(malformed("Via", params_at));
     }
     params.check().map_err(|e| shift(e, params_at))?;
     Ok(Via {
-        transport: h.transport,
+        transport: part(h.transport),
         host,
-        host_raw: h.host_raw,
+        host_raw,
         port,
         params,
     })
 }
 
-/// `SIP / 2.0 / UDP LWS host [: port]` with LWS allowed around `/` and `:`.
-fn head(s: &[u8]) -> IResult<&[u8], Head<'_>> {
-    let lws0 = || take_while(is_lws);
-    let slash = || delimited(lws0(), tag(&b"/"[..]), lws0());
-    let bracketed = recognize((tag(&b"["[..]), take_till(|c| c == b']'), tag(&b"]"[..])));
-    let host = alt((bracketed, take_while1(is_host_char)));
-    let port = opt(preceded((lws0(), tag(&b":"[..]), lws0()), digit1));
-    let token = || take_while1(is_token);
-    let mut grammar = (
-        token(),
-        slash(),
-        token(),
-        slash(),
-        token(),
-        take_while1(is_lws),
-        host,
+/// `SIP / 2.0 / UDP LWS host [: port]` with LWS allowed around `/` and `:`. `Err` holds the
+/// offset where the grammar failed: the start of a missing token, host or LWS, or the first
+/// byte after the LWS where a `/` was expected.
+fn head(s: &[u8]) -> Result<Head, usize> {
+    let token = |at: usize| {
+        let end = take_while(s, at, is_token);
+        if end > at {
+            Ok(end)
+        } else {
+            Err(at)
+        }
+    };
+    let slash = |at: usize| {
+        let at = skip_lws(s, at);
+        match s.get(at) {
+            Some(b'/') => Ok(skip_lws(s, at + 1)),
+            _ => Err(at),
+        }
+    };
+    let version = slash(token(0)?)?;
+    let transport_at = slash(token(version)?)?;
+    let transport_end = token(transport_at)?;
+    let host_at = skip_lws(s, transport_end);
+    if host_at == transport_end {
+        return Err(transport_end);
+    }
+    let host_end = host_end(s, host_at).ok_or(host_at)?;
+    // An optional `: port`; without digits after the colon the head ends at the host.
+    let colon = skip_lws(s, host_end);
+    let digits_at = skip_lws(s, colon + 1);
+    let digits_end = take_while(s, digits_at, |c| c.is_ascii_digit());
+    let port = (s.get(colon) == Some(&b':') && digits_end > digits_at).then_some((digits_at, digits_end));
+    Ok(Head {
+        transport: (transport_at, transport_end),
+        host: (host_at, host_end),
         port,
-    );
-    let (rest, (_, _, _, _, transport, _, host_raw, port)) = grammar.parse(s)?;
-    Ok((
-        rest,
-        Head {
-            transport,
-            host_raw,
-            port,
-        },
-    ))
+        rest: port.map_or(host_end, |(_, end)| end),
+    })
 }
 
-fn is_host_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_')
-}
-
-/// Offset of `part` inside `whole` (`part` is a sub-slice of `whole`).
-fn offset(whole: &[u8], part: &[u8]) -> usize {
-    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+/// End of the host starting at `at`: through the first `]` for a `[` reference, else the run
+/// of host characters; `None` when that is empty.
+fn host_end(s: &[u8], at: usize) -> Option<usize> {
+    let rest = s.get(at..).unwrap_or_default();
+    if rest.first() == Some(&b'[') {
+        if let Some(close) = memchr::memchr(b']', rest) {
+            return Some(at + close + 1);
+        }
+    }
+    let end = take_while(s, at, is_host_char);
+    (end > at).then_some(end)
 }
 
 #[cfg(test)]
