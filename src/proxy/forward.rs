@@ -90,7 +90,7 @@ pub struct Forward<'a> {
 pub fn forward(msg: &Message, src: SocketAddr, f: &Forward<'_>) -> Bytes {
     let mut ed = Editor::new(msg);
     if let Some(ruri) = f.ruri {
-        ed.set_request_uri(Bytes::copy_from_slice(ruri.as_bytes()));
+        ed.set_request_uri(ruri.as_bytes());
     }
     max_forwards(msg, &mut ed);
     stamp_received(msg, src, &mut ed);
@@ -151,14 +151,14 @@ fn stamp_received(msg: &Message, src: SocketAddr, ed: &mut Editor<'_>) {
             let mut v = String::with_capacity(11);
             v.push_str("rport=");
             push_u64(&mut v, u64::from(src.port()));
-            ed.replace(span, Bytes::from(v));
+            ed.replace_copy(span, v.as_bytes());
         }
     }
     if (!host_is_src || rport.is_some()) && via.received().is_none() {
         let _ = write!(add, ";received={}", src.ip());
     }
     if !add.is_empty() {
-        ed.insert(end, Bytes::from(add));
+        ed.insert_copy(end, add.as_bytes());
     }
 }
 

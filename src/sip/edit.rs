@@ -17,11 +17,21 @@ use super::ruri;
 pub struct Editor<'m> {
     msg: &'m Message,
     /// (where in the original, what goes there); insertions have an empty span.
-    splices: Vec<(Span, Bytes)>,
+    splices: Vec<(Span, Piece)>,
     /// The new body, applied last so it follows every header insertion.
     body: Option<Bytes>,
     /// Header lines for the end of the header section, placed by `finish`.
-    appended: Vec<Bytes>,
+    appended: Vec<Piece>,
+    /// The text of every copied piece, back to back: one buffer per edit session instead of
+    /// one allocation per edit.
+    text: Vec<u8>,
+}
+
+/// What a splice puts in: shared bytes, or a range of the editor's own text.
+#[derive(Debug, Clone)]
+enum Piece {
+    Bytes(Bytes),
+    Text(u32, u32),
 }
 
 impl<'m> Editor<'m> {
@@ -32,19 +42,47 @@ impl<'m> Editor<'m> {
             splices: Vec::with_capacity(8),
             body: None,
             appended: Vec::new(),
+            text: Vec::new(),
         }
     }
 
     /// Replaces a span of the original with `with`.
     pub fn replace(&mut self, span: Span, with: impl Into<Bytes>) -> &mut Self {
-        self.splices.push((span, with.into()));
+        self.splices.push((span, Piece::Bytes(with.into())));
+        self
+    }
+
+    /// Replaces a span of the original with a copy of `with`.
+    pub fn replace_copy(&mut self, span: Span, with: &[u8]) -> &mut Self {
+        let piece = self.copy(&[with]);
+        self.splices.push((span, piece));
         self
     }
 
     /// Inserts `what` at `offset` of the original.
     pub fn insert(&mut self, offset: usize, what: impl Into<Bytes>) -> &mut Self {
-        self.splices.push((Span::new(offset, offset), what.into()));
+        self.splices
+            .push((Span::new(offset, offset), Piece::Bytes(what.into())));
         self
+    }
+
+    /// Inserts a copy of `what` at `offset` of the original.
+    pub fn insert_copy(&mut self, offset: usize, what: &[u8]) -> &mut Self {
+        let piece = self.copy(&[what]);
+        self.splices.push((Span::new(offset, offset), piece));
+        self
+    }
+
+    /// Appends `parts` to the editor's text, as one piece.
+    fn copy(&mut self, parts: &[&[u8]]) -> Piece {
+        let start = self.text.len();
+        if self.text.capacity() == 0 {
+            self.text.reserve(256);
+        }
+        for p in parts {
+            self.text.extend_from_slice(p);
+        }
+        Piece::Text(to_u32(start), to_u32(self.text.len()))
     }
 
     /// Replaces a response's status code and reason phrase (`b"500 Server Internal Error"`);
@@ -61,9 +99,9 @@ impl<'m> Editor<'m> {
     }
 
     /// Replaces the whole Request-URI (no-op for a response).
-    pub fn set_request_uri(&mut self, uri: impl Into<Bytes>) -> &mut Self {
+    pub fn set_request_uri(&mut self, uri: &[u8]) -> &mut Self {
         if let Some(span) = self.msg.request_uri_span() {
-            self.replace(span, uri);
+            self.replace_copy(span, uri);
         }
         self
     }
@@ -114,13 +152,21 @@ impl<'m> Editor<'m> {
     /// Adds a header line `name: value` before the first header (e.g. Record-Route).
     pub fn prepend_header(&mut self, name: &str, value: &[u8]) -> &mut Self {
         let at = self.msg.start_line.end as usize;
-        self.insert(at, header_line(name, value))
+        let line = self.header_line(name, value);
+        self.splices.push((Span::new(at, at), line));
+        self
     }
 
     /// Adds a header line `name: value` after the last header.
     pub fn append_header(&mut self, name: &str, value: &[u8]) -> &mut Self {
-        self.appended.push(header_line(name, value));
+        let line = self.header_line(name, value);
+        self.appended.push(line);
         self
+    }
+
+    /// `name: value\r\n` as a piece of the editor's text.
+    fn header_line(&mut self, name: &str, value: &[u8]) -> Piece {
+        self.copy(&[name.as_bytes(), b": ", value, b"\r\n"])
     }
 
     /// Removes one header line.
@@ -139,7 +185,7 @@ impl<'m> Editor<'m> {
 
     /// Replaces the value of one header line.
     pub fn replace_header_value(&mut self, header: &Header, value: &[u8]) -> &mut Self {
-        self.replace(header.value, Bytes::copy_from_slice(value))
+        self.replace_copy(header.value, value)
     }
 
     /// Replaces the body; the first Content-Length is rewritten (further ones removed), or one
@@ -173,41 +219,54 @@ impl<'m> Editor<'m> {
             // The last header line may lack its own CRLF: it goes before the appended headers,
             // the blank line after them all.
             let last = msg.headers().last().map(|h| h.line);
-            let last_removed = self.splices.iter().any(|(s, b)| Some(*s) == last && b.is_empty());
+            let last_removed = self
+                .splices
+                .iter()
+                .any(|(s, p)| Some(*s) == last && matches!(p, Piece::Bytes(b) if b.is_empty()));
             if !msg.bytes().ends_with(b"\n") && !last_removed {
-                self.splices.push((at, Bytes::from_static(b"\r\n")));
+                self.splices.push((at, Piece::Bytes(Bytes::from_static(b"\r\n"))));
             }
             self.splices.extend(self.appended.drain(..).map(|h| (at, h)));
-            self.splices.push((at, Bytes::from_static(b"\r\n")));
+            self.splices.push((at, Piece::Bytes(Bytes::from_static(b"\r\n"))));
         } else {
             self.splices.extend(self.appended.drain(..).map(|h| (at, h)));
         }
         if let Some(body) = self.body.take() {
-            self.splices.push((msg.body_span(), body));
+            self.splices.push((msg.body_span(), Piece::Bytes(body)));
         }
         self.splices.sort_by_key(|(s, _)| (s.start, !s.is_empty()));
-        apply(msg.bytes(), msg.body_span().end as usize, &self.splices)
+        apply(
+            msg.bytes(),
+            msg.body_span().end as usize,
+            &self.splices,
+            &self.text,
+        )
     }
 }
 
-/// `name: value\r\n`.
-fn header_line(name: &str, value: &[u8]) -> Bytes {
-    let mut b = BytesMut::with_capacity(name.len() + value.len() + 4);
-    b.extend_from_slice(name.as_bytes());
-    b.extend_from_slice(b": ");
-    b.extend_from_slice(value);
-    b.extend_from_slice(b"\r\n");
-    b.freeze()
+/// An offset into the editor's text (messages are far below 4 GiB).
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl Piece {
+    fn resolve<'a>(&'a self, text: &'a [u8]) -> &'a [u8] {
+        match self {
+            Piece::Bytes(b) => b,
+            Piece::Text(start, end) => text.get(*start as usize..*end as usize).unwrap_or_default(),
+        }
+    }
 }
 
 /// Copies `orig[..end]` with the sorted splices applied, into one buffer sized up front.
-fn apply(orig: &[u8], end: usize, splices: &[(Span, Bytes)]) -> Bytes {
-    let added: usize = splices.iter().map(|(_, b)| b.len()).sum();
+fn apply(orig: &[u8], end: usize, splices: &[(Span, Piece)], text: &[u8]) -> Bytes {
+    let added: usize = splices.iter().map(|(_, p)| p.resolve(text).len()).sum();
     let removed: usize = splices.iter().map(|(s, _)| s.len()).sum();
     let mut out = BytesMut::with_capacity((end + added).saturating_sub(removed));
     let mut cursor = 0usize;
     let mut last: Option<Span> = None;
-    for (span, bytes) in splices {
+    for (span, piece) in splices {
+        let bytes = piece.resolve(text);
         let r = span.range();
         if r.start < cursor || r.end > end {
             // The same removal recorded twice is harmless; anything else is a caller bug.
