@@ -390,7 +390,7 @@ pub(super) fn spawn_halves<R, W>(
                 break;
             }
             queue.written();
-            // TLS buffers records: push them out once the queue is empty (no-op for TCP).
+            // TLS buffers records: push them out once the queue is empty.
             if rx.is_empty() && wr.flush().await.is_err() {
                 break;
             }

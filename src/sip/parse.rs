@@ -198,8 +198,8 @@ fn scan_headers(b: &[u8], mut pos: usize, limits: &Limits) -> Result<Scan, Parse
 /// byte by byte against the token table (no separate colon search: names are short).
 fn header_line(b: &[u8], pos: usize, end: usize, next: usize) -> Result<Header, ParseError> {
     let line = b.get(pos..end).unwrap_or_default();
-    let name_len = run_end(line, 0, startline::is_token_byte);
-    let colon = run_end(line, name_len, |c| matches!(c, b' ' | b'\t'));
+    let name_len = header::take_while(line, 0, startline::is_token_byte);
+    let colon = header::take_while(line, name_len, |c| matches!(c, b' ' | b'\t'));
     if name_len == 0 || line.get(colon) != Some(&b':') {
         return Err(ParseError::HeaderLine { at: pos });
     }
@@ -209,15 +209,6 @@ fn header_line(b: &[u8], pos: usize, end: usize, next: usize) -> Result<Header, 
         value: trimmed(b, pos + colon + 1, end),
         line: Span::new(pos, next),
     })
-}
-
-/// Position just after the run of bytes matching `f` from `pos` (plain loop: runs are short).
-#[inline]
-fn run_end(s: &[u8], mut pos: usize, f: impl Fn(u8) -> bool) -> usize {
-    while s.get(pos).is_some_and(|&c| f(c)) {
-        pos += 1;
-    }
-    pos
 }
 
 /// A continuation line (starts with SP/HTAB) extends the previous header's value and line.
@@ -235,18 +226,10 @@ fn fold_into(b: &[u8], last: &mut Header, pos: usize, end: usize, next: usize) {
 
 /// The span of `b[start..end]` without surrounding linear whitespace (SP, HTAB, CR, LF).
 fn trimmed(b: &[u8], start: usize, end: usize) -> Span {
-    let is_ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
     let Some(s) = b.get(start..end) else {
         return Span::new(end, end);
     };
-    let mut from = 0;
-    while s.get(from).is_some_and(is_ws) {
-        from += 1;
-    }
-    let mut to = s.len();
-    while to > from && s.get(to - 1).is_some_and(is_ws) {
-        to -= 1;
-    }
+    let (from, to) = header::trim_bounds(s);
     Span::new(start + from, start + to)
 }
 

@@ -119,7 +119,7 @@ pub(super) fn skip_lws(s: &[u8], pos: usize) -> usize {
 /// Position just after the run of bytes matching `f` starting at `pos` (`pos` itself when
 /// it is past the end).
 #[inline]
-pub(super) fn take_while(s: &[u8], mut pos: usize, f: impl Fn(u8) -> bool) -> usize {
+pub(crate) fn take_while(s: &[u8], mut pos: usize, f: impl Fn(u8) -> bool) -> usize {
     while s.get(pos).is_some_and(|&c| f(c)) {
         pos += 1;
     }
@@ -176,11 +176,15 @@ pub(super) fn nom_at(whole: &[u8], e: &NomErr<'_>) -> usize {
     }
 }
 
-/// `(start, end)` of `s` with LWS trimmed from both ends.
-pub(super) fn trim_bounds(s: &[u8]) -> (usize, usize) {
+/// `(start, end)` of `s` with LWS trimmed from both ends (plain loops: the runs are short).
+/// The one trim of the parser: header values, folded lines, numbers.
+pub(crate) fn trim_bounds(s: &[u8]) -> (usize, usize) {
     let start = skip_lws(s, 0);
-    let end = s.iter().rposition(|&c| !is_lws(c)).map_or(start, |e| e + 1);
-    (start, end.max(start))
+    let mut end = s.len();
+    while end > start && s.get(end - 1).is_some_and(|&c| is_lws(c)) {
+        end -= 1;
+    }
+    (start, end)
 }
 
 /// Parses 1*DIGIT as a number no larger than `max`; `Err(true)` on overflow, `Err(false)`

@@ -17,6 +17,7 @@ mod proptests;
 
 pub use cseq::{parse_cseq, CSeq};
 pub use digest::{parse_credentials, DigestCredentials};
+pub(crate) use lex::{take_while, trim_bounds};
 pub use name_addr::{parse_name_addr, tag_of, NameAddr};
 pub use params::Params;
 pub use uri::{parse_uri, percent_decode, Host, Scheme, Uri};
@@ -79,10 +80,8 @@ fn top_level_comma(s: &[u8]) -> Option<usize> {
 
 /// Trims SIP linear whitespace (SP, HTAB, CR, LF) from both ends.
 pub fn trim(s: &[u8]) -> &[u8] {
-    let is_ws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
-    let start = s.iter().position(|c| !is_ws(c)).unwrap_or(s.len());
-    let end = s.iter().rposition(|c| !is_ws(c)).map_or(start, |e| e + 1);
-    &s[start..end]
+    let (start, end) = trim_bounds(s);
+    s.get(start..end).unwrap_or_default()
 }
 
 /// Parses a decimal u32 (Max-Forwards, Expires, Content-Length): digits only, no sign, no overflow.
