@@ -12,6 +12,7 @@ mod state;
 mod tcp;
 mod tls;
 mod udp;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

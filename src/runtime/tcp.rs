@@ -3,22 +3,22 @@
 //! connections reuse both, see `tls.rs`); the driver owns the connection table and is the only
 //! one that decides what to send where, so the messages of one transaction are written in the
 //! order the core produced them. A plain TCP connection is written by the driver itself while
-//! nothing waits in its queue ([`Writer`]): no task switch per message. Accepted connections are capped per source IP and closed when
+//! nothing waits in its queue ([`Writer`], `writer.rs`): no task switch per message. Accepted connections are capped per source IP and closed when
 //! half-open or flooding keep-alives (`[security]`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tracing::{debug, warn};
 
+pub use super::writer::Writer;
 use super::StartError;
 use crate::config::{Listen, Live, Transport};
 use crate::proxy::{ConnId, Input};
@@ -61,69 +61,6 @@ pub enum StreamEvent {
 
 /// The driver's channel end for stream events.
 pub type Events = UnboundedSender<StreamEvent>;
-
-/// The sending side of one connection. Plain TCP is written at once (`try_write`) while
-/// nothing is queued ahead; what the socket does not take, everything sent before the
-/// connection is up, and all TLS goes through the connection's writer task, in order.
-#[derive(Clone)]
-pub struct Writer {
-    tx: UnboundedSender<Bytes>,
-    direct: Arc<Direct>,
-}
-
-/// What a [`Writer`] shares with its connection's writer task.
-#[derive(Default)]
-struct Direct {
-    /// The socket, once a plain TCP connection is up (never set for TLS).
-    socket: OnceLock<OwnedWriteHalf>,
-    /// Messages handed to the writer task and not yet wholly written.
-    queued: AtomicUsize,
-}
-
-impl std::fmt::Debug for Writer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writer")
-            .field("direct", &self.direct.socket.get().is_some())
-            .field("queued", &self.direct.queued.load(Ordering::Relaxed))
-            .finish()
-    }
-}
-
-impl Writer {
-    /// A writer and the queue its connection's writer task drains.
-    pub(super) fn new() -> (Writer, UnboundedReceiver<Bytes>) {
-        let (tx, rx) = unbounded_channel();
-        let direct = Arc::default();
-        (Writer { tx, direct }, rx)
-    }
-
-    /// Sends `bytes` after everything sent before; `Err` when the connection is gone.
-    pub fn send(&self, mut bytes: Bytes) -> Result<(), Bytes> {
-        if let (0, Some(socket)) = (
-            self.direct.queued.load(Ordering::Acquire),
-            self.direct.socket.get(),
-        ) {
-            match socket.try_write(&bytes) {
-                Ok(n) if n == bytes.len() => return Ok(()),
-                Ok(n) => bytes.advance(n),
-                // Would block (the writer task waits for room) or failed (it finds the error).
-                Err(_) => {}
-            }
-        }
-        self.direct.queued.fetch_add(1, Ordering::AcqRel);
-        self.tx.send(bytes).map_err(|e| {
-            self.direct.queued.fetch_sub(1, Ordering::AcqRel);
-            e.0
-        })
-    }
-}
-
-impl Direct {
-    /// Marks one queued message as written (by the writer task).
-    fn written(&self) {
-        self.queued.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// What a connection's tasks know about it.
 #[derive(Debug, Clone, Copy)]
@@ -342,30 +279,11 @@ fn spawn_tcp(
     link: Link,
     policy: ReadPolicy,
     writer: Writer,
-    mut rx: UnboundedReceiver<Bytes>,
+    rx: UnboundedReceiver<Bytes>,
     events: Events,
 ) {
     let (rd, wr) = stream.into_split();
-    let _ = writer.direct.socket.set(wr);
-    // The writer task holds no sender, so it ends (and the socket closes) when the driver and
-    // the reader are done with the connection.
-    let queue = Arc::clone(&writer.direct);
-    tokio::spawn(async move {
-        let Some(socket) = queue.socket.get() else { return };
-        while let Some(mut b) = rx.recv().await {
-            while !b.is_empty() {
-                if socket.writable().await.is_err() {
-                    return;
-                }
-                match socket.try_write(&b) {
-                    Ok(n) => b.advance(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => return,
-                }
-            }
-            queue.written();
-        }
-    });
+    writer.spawn_tcp_task(wr, rx);
     spawn_reader(rd, link, policy, writer, events);
 }
 
@@ -373,29 +291,17 @@ fn spawn_tcp(
 /// framing messages.
 pub(super) fn spawn_halves<R, W>(
     rd: R,
-    mut wr: W,
+    wr: W,
     link: Link,
     policy: ReadPolicy,
     writer: Writer,
-    mut rx: UnboundedReceiver<Bytes>,
+    rx: UnboundedReceiver<Bytes>,
     events: Events,
 ) where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let queue = Arc::clone(&writer.direct);
-    tokio::spawn(async move {
-        while let Some(b) = rx.recv().await {
-            if wr.write_all(&b).await.is_err() {
-                break;
-            }
-            queue.written();
-            // TLS buffers records: push them out once the queue is empty.
-            if rx.is_empty() && wr.flush().await.is_err() {
-                break;
-            }
-        }
-    });
+    writer.spawn_stream_task(wr, rx);
     spawn_reader(rd, link, policy, writer, events);
 }
 
@@ -557,6 +463,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::sync::mpsc::unbounded_channel;
 
     fn link() -> Link {
         let addr: SocketAddr = "127.0.0.1:5060".parse().expect("addr");
@@ -588,7 +496,7 @@ mod tests {
             writer.send(Bytes::from(m)).expect("send");
         }
         assert!(
-            writer.direct.queued.load(Ordering::Relaxed) > 0,
+            writer.queued() > 0,
             "12 MB cannot all fit in the socket: some went through the queue"
         );
         let mut buf = vec![0u8; 4 + chunk.len()];
@@ -596,7 +504,7 @@ mod tests {
             peer.read_exact(&mut buf).await.expect("read");
             assert_eq!(buf[..4], i.to_be_bytes(), "message {i} in order");
         }
-        assert_eq!(writer.direct.queued.load(Ordering::Relaxed), 0);
+        assert_eq!(writer.queued(), 0);
     }
 
     /// Without traffic an outgoing connection closes after `IDLE`, counted from the last read
