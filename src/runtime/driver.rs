@@ -3,7 +3,6 @@
 //! then sends what the core produced. Running the core on one task keeps the hot path free of
 //! locks and guarantees that responses leave in the order they were produced.
 
-use std::collections::HashMap;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
@@ -24,26 +23,23 @@ use super::admin::ReloadRequest;
 use super::dns::Dns;
 use super::flood::{FloodGuard, Verdict, MAX_SOURCES};
 use super::mmsg::{self, RecvBatch};
-use super::tcp::{self, Events, StreamEvent};
-use super::tls::{self, ClientConfigs};
+use super::streams::Streams;
+use super::tcp::{Events, StreamEvent};
 use super::udp::UdpListener;
 use crate::config::{self, ConfigErrors, Live, Snapshot, Transport};
-use crate::proxy::{ConnId, Core, CoreConfig, Input, Services, Transmit};
+use crate::proxy::{Core, CoreConfig, Input, Services, Transmit};
 use crate::telemetry::{LogControl, Telemetry};
 
 /// Datagrams handled per readiness wake-up before looking at other inputs.
 const UDP_BATCH: usize = 64;
+/// Stream events handled per wake-up before the answers are sent.
+const STREAM_BATCH: usize = 32;
 /// How long SIGTERM waits for transactions to finish.
 const DRAIN: Duration = Duration::from_secs(5);
 /// Period of the heartbeat (`/healthz`) and systemd watchdog pings.
 const TICK: Duration = Duration::from_secs(1);
 /// How many rounds of already-due timers one loop iteration fires before it yields.
 const DUE_ROUNDS: usize = 8;
-
-struct Conn {
-    writer: tcp::Writer,
-    transport: Transport,
-}
 
 /// The driver task's state.
 pub struct Driver {
@@ -52,11 +48,9 @@ pub struct Driver {
     services: Arc<Services>,
     config_path: PathBuf,
     udp: Vec<UdpListener>,
-    tcp_local: Vec<SocketAddr>,
-    events_tx: Events,
     events: UnboundedReceiver<StreamEvent>,
-    conns: HashMap<ConnId, Conn>,
-    by_peer: HashMap<SocketAddr, ConnId>,
+    /// TCP and TLS connections, and what this iteration sends on them.
+    streams: Streams,
     generation: u64,
     /// Receive buffers for `recvmmsg`, shared by the UDP listeners.
     rx: RecvBatch,
@@ -69,10 +63,6 @@ pub struct Driver {
     reloads: Option<Receiver<ReloadRequest>>,
     /// Arrival instants of the messages handled in this loop iteration (relay latency).
     received: Vec<Instant>,
-    /// Bound `tls:` listeners (the local address of outgoing TLS connections).
-    tls_local: Vec<SocketAddr>,
-    /// Roots for outgoing TLS, per `ca_file`.
-    tls_clients: ClientConfigs,
     /// Background resolution of carrier names (fills reloaded snapshots).
     dns: Option<Dns>,
     /// Per-source-IP message rate limit, checked before parsing.
@@ -150,11 +140,8 @@ impl Driver {
             services,
             config_path,
             udp,
-            tcp_local,
-            events_tx,
             events,
-            conns: HashMap::new(),
-            by_peer: HashMap::new(),
+            streams: Streams::new(tcp_local, events_tx),
             generation,
             rx: RecvBatch::new(),
             udp_out: Vec::with_capacity(mmsg::SLOTS),
@@ -162,8 +149,6 @@ impl Driver {
             telemetry: Arc::new(telemetry),
             reloads: None,
             received: Vec::with_capacity(UDP_BATCH),
-            tls_local: Vec::new(),
-            tls_clients: ClientConfigs::default(),
             dns: None,
             flood: FloodGuard::new(MAX_SOURCES),
             reloading: None,
@@ -172,7 +157,7 @@ impl Driver {
 
     /// Hooks in the `tls:` listeners' addresses and the DNS task.
     pub fn with_links(mut self, tls_local: Vec<SocketAddr>, dns: Dns) -> Driver {
-        self.tls_local = tls_local;
+        self.streams.set_tls_local(tls_local);
         self.dns = Some(dns);
         self
     }
@@ -224,7 +209,10 @@ impl Driver {
             };
             match wake {
                 Wake::Udp(i) => self.drain_udp(i),
-                Wake::Stream(Some(e)) => self.on_stream(e),
+                Wake::Stream(Some(e)) => {
+                    self.on_stream(e);
+                    self.more_stream_events();
+                }
                 Wake::Stream(None) => return,
                 Wake::Timer => self.on_timer(),
                 Wake::Reload => self.start_reload(None),
@@ -350,8 +338,7 @@ impl Driver {
                 transport,
                 writer,
             } => {
-                self.conns.insert(id, Conn { writer, transport });
-                self.by_peer.insert(peer, id);
+                self.streams.opened(id, peer, transport, writer);
             }
             StreamEvent::Message(input) => {
                 if self.admit(input.src) {
@@ -359,10 +346,7 @@ impl Driver {
                 }
             }
             StreamEvent::Closed { id, peer, failed } => {
-                self.conns.remove(&id);
-                if self.by_peer.get(&peer) == Some(&id) {
-                    self.by_peer.remove(&peer);
-                }
+                self.streams.closed(id, peer);
                 if failed {
                     let snap = self.live.load();
                     self.core
@@ -373,15 +357,17 @@ impl Driver {
     }
 
     /// Sends everything the core queued: UDP in batches (one `sendmmsg` per run of transmits
-    /// through the same listener, in order), TCP and TLS to their connection tasks.
+    /// through the same listener, in order), TCP and TLS in one write per connection.
     async fn flush(&mut self) {
+        let snap = self.live.load();
         while let Some(t) = self.core.poll_transmit() {
             match t.transport {
                 Transport::Udp => self.queue_udp(t).await,
-                Transport::Tcp | Transport::Tls => self.send_stream(t),
+                Transport::Tcp | Transport::Tls => self.streams.stage(t, &snap),
             }
         }
         self.send_udp_queue().await;
+        self.streams.send_staged(&snap);
     }
 
     /// Queues a UDP transmit on the listener of its address family. A transmit for another
@@ -422,50 +408,15 @@ impl Driver {
         self.udp_out.clear();
     }
 
-    fn send_stream(&mut self, t: Transmit) {
-        let id = t
-            .conn
-            .filter(|c| self.conns.contains_key(c))
-            .or_else(|| self.by_peer.get(&t.dest).copied());
-        if let Some(conn) = id.and_then(|id| self.conns.get(&id)) {
-            if (t.conn.is_some() || conn.transport == t.transport)
-                && conn.writer.send(t.bytes.clone()).is_ok()
-            {
-                return;
+    /// The stream messages that arrived with the one just handled (one TCP read often holds
+    /// several), up to [`STREAM_BATCH`], so that their answers leave together.
+    fn more_stream_events(&mut self) {
+        for _ in 1..STREAM_BATCH {
+            match self.events.try_recv() {
+                Ok(e) => self.on_stream(e),
+                Err(_) => return,
             }
         }
-        let Some((id, writer)) = self.open_stream(&t) else {
-            return;
-        };
-        let _ = writer.send(t.bytes);
-        self.conns.insert(
-            id,
-            Conn {
-                writer,
-                transport: t.transport,
-            },
-        );
-        self.by_peer.insert(t.dest, id);
-    }
-
-    /// A new outgoing TCP or TLS connection to `t.dest` (from the first listener of that
-    /// transport, else the first TCP one).
-    fn open_stream(&mut self, t: &Transmit) -> Option<(ConnId, tcp::Writer)> {
-        let local = match t.transport {
-            Transport::Tls => self.tls_local.first().or(self.tcp_local.first()),
-            _ => self.tcp_local.first(),
-        };
-        let Some(local) = local.copied() else {
-            warn!("no tcp listener: cannot send to {}", t.dest);
-            return None;
-        };
-        let snap = self.live.load();
-        let max = snap.proxy.max_message_bytes;
-        if t.transport != Transport::Tls {
-            return Some(tcp::connect(t.dest, local, max, self.events_tx.clone()));
-        }
-        let peer = self.tls_clients.peer_for(&snap, t.dest)?;
-        Some(tls::connect(t.dest, local, max, self.events_tx.clone(), peer))
     }
 
     /// Starts loading the configuration file on a blocking thread (SIGHUP, `POST /reload`);
@@ -530,7 +481,7 @@ impl Driver {
                 if let Some(dns) = &self.dns {
                     dns.prime(&snap);
                 }
-                self.tls_clients.clear();
+                self.streams.clear_tls_clients();
                 // Freeing a big snapshot (1M DIDs) takes a while too: not on this thread.
                 let old = self.live.swap(Arc::new(snap));
                 tokio::task::spawn_blocking(move || drop(old));

@@ -9,6 +9,7 @@ mod flood;
 mod mmsg;
 mod secret;
 mod state;
+mod streams;
 mod tcp;
 mod tls;
 mod udp;

@@ -507,6 +507,52 @@ mod tests {
         assert_eq!(writer.queued(), 0);
     }
 
+    /// Batches written with one vectored write each, some cut short by a full socket, still
+    /// reach the peer whole and in order, interleaved with single sends.
+    #[tokio::test]
+    async fn batched_writes_keep_order_when_cut_short() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (events, _events_rx) = unbounded_channel();
+        let (writer, rx) = Writer::new();
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        spawn_tcp(stream, link(), ReadPolicy::outgoing(), writer.clone(), rx, events);
+        let (mut peer, _) = listener.accept().await.expect("accept");
+        let message = |i: u32| {
+            let mut m = i.to_be_bytes().to_vec();
+            m.resize(4 + 1000 + (i as usize * 7919) % 9000, b'x');
+            Bytes::from(m)
+        };
+        let (batches, per_batch) = (150u32, 5u32);
+        let mut staged = Vec::new();
+        for b in 0..batches {
+            staged.extend((0..per_batch).map(|k| message(b * (per_batch + 1) + k)));
+            writer.send_all(&mut staged).expect("send_all");
+            assert!(staged.is_empty(), "a sent batch leaves nothing staged");
+            writer
+                .send(message(b * (per_batch + 1) + per_batch))
+                .expect("send");
+        }
+        assert!(writer.queued() > 0, "some batches were cut short and queued");
+        for i in 0..batches * (per_batch + 1) {
+            let want = message(i);
+            let mut got = vec![0u8; want.len()];
+            peer.read_exact(&mut got).await.expect("read");
+            assert_eq!(got, want, "message {i} whole and in order");
+        }
+    }
+
+    /// A batch for a connection whose writer task is gone comes back whole (the driver sends
+    /// it on a new connection).
+    #[tokio::test]
+    async fn batch_for_a_gone_connection_comes_back() {
+        let (writer, rx) = Writer::new();
+        drop(rx);
+        let mut staged = vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")];
+        assert!(writer.send_all(&mut staged).is_err());
+        assert_eq!(staged, [Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+    }
+
     /// Without traffic an outgoing connection closes after `IDLE`, counted from the last read
     /// (the timer re-armed lazily must neither fire early nor never).
     #[tokio::test(start_paused = true)]

@@ -2,6 +2,7 @@
 //! while nothing is queued (no task switch per message); a writer task per connection sends
 //! what the socket did not take, what was sent before the connection was up, and all TLS.
 
+use std::io::IoSlice;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -9,6 +10,9 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// Messages one direct write takes at most (the rest is queued).
+const MAX_IOV: usize = 16;
 
 /// The sending side of one connection. Plain TCP is written at once (`try_write`) while
 /// nothing is queued ahead; what the socket does not take, everything sent before the
@@ -63,6 +67,56 @@ impl Writer {
             self.direct.queued.fetch_sub(1, Ordering::AcqRel);
             e.0
         })
+    }
+
+    /// Sends `msgs` in order after everything sent before, as one vectored write when the
+    /// socket takes them at once, and empties `msgs`. `Err` when the connection is gone:
+    /// `msgs` then holds the messages not sent.
+    pub fn send_all(&self, msgs: &mut Vec<Bytes>) -> Result<(), ()> {
+        if msgs.len() <= 1 {
+            let Some(one) = msgs.pop() else { return Ok(()) };
+            return self.send(one).map_err(|b| msgs.push(b));
+        }
+        let taken = self.write_direct(msgs);
+        for k in taken..msgs.len() {
+            let b = std::mem::take(&mut msgs[k]);
+            if let Err(b) = self.send(b) {
+                msgs[k] = b;
+                msgs.drain(..k);
+                return Err(());
+            }
+        }
+        msgs.clear();
+        Ok(())
+    }
+
+    /// One `writev` of (up to [`MAX_IOV`] of) `msgs` when nothing is queued ahead: how many
+    /// messages went whole; the first one not whole loses what the socket took of it.
+    fn write_direct(&self, msgs: &mut [Bytes]) -> usize {
+        let (0, Some(socket)) = (
+            self.direct.queued.load(Ordering::Acquire),
+            self.direct.socket.get(),
+        ) else {
+            return 0;
+        };
+        let mut iov = [IoSlice::new(&[]); MAX_IOV];
+        let n = msgs.len().min(MAX_IOV);
+        for (slot, m) in iov.iter_mut().zip(msgs.iter()) {
+            *slot = IoSlice::new(m);
+        }
+        let Ok(mut written) = socket.try_write_vectored(&iov[..n]) else {
+            // Would block (the writer task waits for room) or failed (it finds the error).
+            return 0;
+        };
+        let mut whole = 0;
+        while whole < n && written >= msgs[whole].len() {
+            written -= msgs[whole].len();
+            whole += 1;
+        }
+        if written > 0 {
+            msgs[whole].advance(written);
+        }
+        whole
     }
 }
 
