@@ -550,12 +550,17 @@ impl Core {
             b.progress_deadline = None;
             b.answer_deadline = None;
             rewrite = Rewrite::between(&call.request, &b.request).map(Box::new);
+            // Only CANCEL and non-2xx ACKs are built from it: not needed once answered.
+            b.request = Message::default();
         }
+        // What is left for Timer L (32 s on UDP) is absorbing INVITE retransmissions and
+        // resending the 2xx kept by the server transaction: the INVITE itself goes now.
+        let request = std::mem::take(&mut call.request);
         if !call.initial {
             return;
         }
         let expires = now + call.snap.proxy.max_call_duration;
-        let call_id = call.request.call_id().unwrap_or(b"").to_vec();
+        let call_id = request.call_id().unwrap_or(b"").to_vec();
         let first = self.dialogs.is_empty();
         self.dialogs.insert(
             &call_id,

@@ -120,6 +120,11 @@ impl Core {
                 self.send(d, t, c, ack);
             }
             ClientInviteAction::Pass { .. } if code < 200 => self.provisional(now, key, &msg, code),
+            ClientInviteAction::Pass { .. } if call.phase == Phase::Answered => {
+                // A retransmitted 2xx (RFC 6026 §8.4): the one relayed first, sent again.
+                let (reply, again) = (call.reply, call.server.accepted_response());
+                self.emit_reply(reply, again, code);
+            }
             ClientInviteAction::Pass { .. } => {
                 let (code, bytes) = relayed_final(&msg, &call.request);
                 self.final_upstream(now, key, code, bytes);
@@ -382,6 +387,9 @@ impl Core {
             let out = if code < 200 {
                 r.server.send_provisional(bytes)
             } else {
+                // Answered: the request is not needed through Timers J and K (the server
+                // transaction keeps the answer for retransmitted requests).
+                r.request = Message::default();
                 r.server.send_final(now, code, bytes)
             };
             let reply = r.reply;

@@ -141,6 +141,26 @@ pub struct Message {
     pub(crate) body: Span,
 }
 
+/// An empty message: a status line with code 0 and no bytes, no headers, no body.
+/// What a kept message is replaced with once its transaction no longer needs it (an answered
+/// call's INVITE), so that its bytes are freed rather than kept through Timer L.
+impl Default for Message {
+    fn default() -> Message {
+        Message {
+            buf: Bytes::new(),
+            start: StartLine::Response {
+                code: 0,
+                reason: Span::default(),
+                version: Span::default(),
+            },
+            start_line: Span::default(),
+            headers: Vec::new(),
+            headers_end: 0,
+            body: Span::default(),
+        }
+    }
+}
+
 impl Message {
     /// Releases the header index's spare capacity: for a message kept as long as its
     /// transaction (up to 32 s), not for one handled and dropped.

@@ -261,6 +261,7 @@ impl ClientInvite {
     }
 
     fn enter_completed(&mut self, now: Instant) {
+        self.release_request();
         self.timers.clear();
         if self.cfg.timer_d.is_zero() {
             self.state = ClientInviteState::Terminated;
@@ -271,14 +272,22 @@ impl ClientInvite {
     }
 
     fn enter_accepted(&mut self, now: Instant) {
+        self.release_request();
         self.state = ClientInviteState::Accepted;
         self.timers.clear();
         self.timers.set(Timer::M, now + self.cfg.timer_b);
     }
 
     fn terminate(&mut self) {
+        self.release_request();
         self.state = ClientInviteState::Terminated;
         self.timers.clear();
+    }
+
+    /// A final answer came (or the transaction ended): the INVITE is never sent again, so its
+    /// bytes need not live on through Timer D or M.
+    fn release_request(&mut self) {
+        self.request = Bytes::new();
     }
 }
 

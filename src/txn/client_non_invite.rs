@@ -201,6 +201,8 @@ impl ClientNonInvite {
     }
 
     fn enter_completed(&mut self, now: Instant) {
+        // Never sent again: the request's bytes need not live on through Timer K.
+        self.request = Bytes::new();
         self.timers.clear();
         let k = self.cfg.timer_k();
         if k.is_zero() {

@@ -103,6 +103,9 @@ fn ok_retransmissions_go_end_to_end_and_so_does_the_ack() {
         "the proxy never ACKs a 2xx itself"
     );
     let ok = &up[1].msg;
+    for again in &up[2..] {
+        assert_eq!(again.msg.bytes(), ok.bytes(), "the 2xx relayed first, sent again");
+    }
     assert!(
         ok.header(HeaderName::RecordRoute).is_some(),
         "Record-Route echoed upstream"
