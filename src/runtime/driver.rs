@@ -285,44 +285,31 @@ impl Driver {
     /// it. Each datagram becomes its own `Bytes`: the buffers are reused by the next batch.
     fn take_datagram(&mut self, k: usize, local: SocketAddr) {
         let Some(src) = self.rx.source(k) else { return };
-        if !self.admit(src) {
+        let now = Instant::now();
+        let snap = self.live.load();
+        if !admit(&mut self.flood, &self.telemetry, &snap, src, now) {
             return;
         }
         let bytes = Bytes::copy_from_slice(self.rx.datagram(k));
-        self.handle(Input {
+        let input = Input {
             src,
             local,
             transport: Transport::Udp,
             conn: None,
             bytes,
-        });
-    }
-
-    /// The flood guard's verdict on one message from `src` (counted and logged when dropped).
-    fn admit(&mut self, src: SocketAddr) -> bool {
-        let snap = self.live.load();
-        match self.flood.check(&snap, src.ip(), Instant::now()) {
-            Verdict::Pass => true,
-            Verdict::Drop { first } => {
-                self.telemetry.metrics.flood_dropped();
-                if first {
-                    warn!(
-                        src = %src.ip(),
-                        "flood: over rate_limit ({} per {:?}); dropping its messages for the rest of the window",
-                        snap.security.rate_limit,
-                        snap.security.rate_window
-                    );
-                }
-                false
-            }
-        }
-    }
-
-    fn handle(&mut self, input: Input) {
-        let snap = self.live.load();
-        let now = Instant::now();
+        };
         self.received.push(now);
         self.core.handle(now, &snap, &self.services, input);
+    }
+
+    /// A whole message from a stream connection: to the core, unless the flood guard drops it.
+    fn take_message(&mut self, input: Input) {
+        let now = Instant::now();
+        let snap = self.live.load();
+        if admit(&mut self.flood, &self.telemetry, &snap, input.src, now) {
+            self.received.push(now);
+            self.core.handle(now, &snap, &self.services, input);
+        }
     }
 
     fn on_timer(&mut self) {
@@ -340,11 +327,7 @@ impl Driver {
             } => {
                 self.streams.opened(id, peer, transport, writer);
             }
-            StreamEvent::Message(input) => {
-                if self.admit(input.src) {
-                    self.handle(input);
-                }
-            }
+            StreamEvent::Message(input) => self.take_message(input),
             StreamEvent::Closed { id, peer, failed } => {
                 self.streams.closed(id, peer);
                 if failed {
@@ -525,6 +508,32 @@ impl Driver {
         }
         super::state::save_if_dirty(self.live.load().proxy.state_dir.as_deref(), &self.services);
         info!("stopped");
+    }
+}
+
+/// The flood guard's verdict on one message from `src` at `now` (counted and logged when
+/// dropped). One clock read and one snapshot load serve the check and the core.
+fn admit(
+    flood: &mut FloodGuard,
+    telemetry: &Telemetry,
+    snap: &Snapshot,
+    src: SocketAddr,
+    now: Instant,
+) -> bool {
+    match flood.check(snap, src.ip(), now) {
+        Verdict::Pass => true,
+        Verdict::Drop { first } => {
+            telemetry.metrics.flood_dropped();
+            if first {
+                warn!(
+                    src = %src.ip(),
+                    "flood: over rate_limit ({} per {:?}); dropping its messages for the rest of the window",
+                    snap.security.rate_limit,
+                    snap.security.rate_window
+                );
+            }
+            false
+        }
     }
 }
 
