@@ -553,9 +553,11 @@ impl Core {
             // Only CANCEL and non-2xx ACKs are built from it: not needed once answered.
             b.request = Message::default();
         }
-        // What is left for Timer L (32 s on UDP) is absorbing INVITE retransmissions and
-        // resending the 2xx kept by the server transaction: the INVITE itself goes now.
-        let request = std::mem::take(&mut call.request);
+        // What is left for Timers L and M (32 s on UDP) is absorbing INVITE retransmissions
+        // and relaying 2xx retransmissions and forks, whose From and To are restored from the
+        // INVITE's: only those two headers are kept.
+        let kept = call.request.parties_only();
+        let request = std::mem::replace(&mut call.request, kept);
         if !call.initial {
             return;
         }

@@ -120,11 +120,6 @@ impl Core {
                 self.send(d, t, c, ack);
             }
             ClientInviteAction::Pass { .. } if code < 200 => self.provisional(now, key, &msg, code),
-            ClientInviteAction::Pass { .. } if call.phase == Phase::Answered => {
-                // A retransmitted 2xx (RFC 6026 §8.4): the one relayed first, sent again.
-                let (reply, again) = (call.reply, call.server.accepted_response());
-                self.emit_reply(reply, again, code);
-            }
             ClientInviteAction::Pass { .. } => {
                 let (code, bytes) = relayed_final(&msg, &call.request);
                 self.final_upstream(now, key, code, bytes);

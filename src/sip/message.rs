@@ -162,6 +162,25 @@ impl Default for Message {
 }
 
 impl Message {
+    /// A copy reduced to the start line and the first From and To: what a proxy keeps of an
+    /// answered INVITE for the 2xx retransmissions and forks still to relay (their From and To
+    /// are restored from it) instead of the whole INVITE.
+    pub fn parties_only(&self) -> Message {
+        let lines = [HeaderName::From, HeaderName::To]
+            .map(|name| self.headers_named(name).next().map(|h| self.slice(h.line)));
+        let start = self.slice(self.start_line);
+        let len = start.len() + lines.iter().flatten().map(|l| l.len()).sum::<usize>() + 2;
+        let mut buf = Vec::with_capacity(len);
+        buf.extend_from_slice(start);
+        for line in lines.into_iter().flatten() {
+            buf.extend_from_slice(line);
+        }
+        buf.extend_from_slice(b"\r\n");
+        let mut kept = Message::parse(Bytes::from(buf)).unwrap_or_default();
+        kept.shrink_to_fit();
+        kept
+    }
+
     /// Releases the header index's spare capacity: for a message kept as long as its
     /// transaction (up to 32 s), not for one handled and dropped.
     pub fn shrink_to_fit(&mut self) {

@@ -296,6 +296,24 @@ mod tests {
         assert!(testdata::INVITE_SDP.len() > 850, "{}", testdata::INVITE_SDP.len());
     }
 
+    /// What an answered call keeps of its INVITE: start line, From and To, nothing else.
+    #[test]
+    fn parties_only_keeps_start_line_from_and_to() {
+        let m = Message::parse(Bytes::from_static(testdata::INVITE_SDP)).unwrap();
+        let kept = m.parties_only();
+        assert_eq!(kept.request_uri(), m.request_uri());
+        assert_eq!(kept.header(HeaderName::From), m.header(HeaderName::From));
+        assert_eq!(kept.header(HeaderName::To), m.header(HeaderName::To));
+        assert_eq!(kept.headers().len(), 2);
+        assert!(kept.body().is_empty());
+        assert!(kept.bytes().len() < testdata::INVITE_SDP.len() / 3);
+        let compact = parse_str("INVITE sip:a@b SIP/2.0\r\nf: <sip:x@y>;tag=1\r\nt: <sip:a@b>\r\n\r\n")
+            .unwrap()
+            .parties_only();
+        assert_eq!(compact.header(HeaderName::From), Some(&b"<sip:x@y>;tag=1"[..]));
+        assert_eq!(compact.header(HeaderName::To), Some(&b"<sip:a@b>"[..]));
+    }
+
     #[test]
     fn every_sample_parses() {
         for (name, raw) in testdata::ALL {

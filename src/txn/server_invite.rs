@@ -161,7 +161,7 @@ impl ServerInvite {
         match (self.state, StatusClass::of(code)) {
             (_, StatusClass::Provisional) => self.send_provisional(response),
             (Proceeding, StatusClass::Success) => {
-                self.enter_accepted(now, response.clone());
+                self.enter_accepted(now);
                 Some(response)
             }
             (Accepted, StatusClass::Success) => Some(response),
@@ -169,15 +169,6 @@ impl ServerInvite {
                 self.enter_completed(now, response.clone());
                 Some(response)
             }
-            _ => None,
-        }
-    }
-
-    /// The 2xx that moved the transaction to Accepted: what a proxy sends again for each
-    /// retransmission of that 2xx from downstream (RFC 6026 §8.4; `None` in any other state).
-    pub fn accepted_response(&self) -> Option<Bytes> {
-        match self.state {
-            ServerInviteState::Accepted => self.last_response.clone(),
             _ => None,
         }
     }
@@ -263,8 +254,9 @@ impl ServerInvite {
         self.timers.set(Timer::I, now + i);
     }
 
-    fn enter_accepted(&mut self, now: Instant, response: Bytes) {
-        self.last_response = Some(response);
+    fn enter_accepted(&mut self, now: Instant) {
+        // Nothing is resent from here on (2xx retransmissions come from downstream).
+        self.last_response = None;
         self.state = ServerInviteState::Accepted;
         self.timers.clear();
         self.timers.set(Timer::L, now + self.cfg.timer_b);

@@ -200,3 +200,27 @@ fn timer_entries_stay_bounded_on_a_long_ringing_call() {
     net.run_for(secs(100.0));
     assert!(net.counts().timers <= 4, "{:?}", net.counts());
 }
+
+/// A second 2xx with another To tag (a fork downstream) after the call was answered is still
+/// relayed (RFC 3261 §16.7 step 5), with the caller's own From and To: the answered call keeps
+/// those two headers of its INVITE for this.
+#[test]
+fn a_forked_2xx_after_the_answer_is_relayed_with_its_own_tag() {
+    let mut net = Net::loopback();
+    let (mut uac, invite) = start(&mut net, 1, SERVER);
+    net.deliver(SERVER, respond(&invite, 200, UAS_TAG, Some(SERVER)));
+    net.deliver(SERVER, respond(&invite, 200, "fork2", Some(SERVER)));
+    let up = net.take_sent_to(CARRIER);
+    assert_eq!(labels(&up), ["200", "200"]);
+    let to = |m: &Message| String::from_utf8_lossy(m.header(HeaderName::To).unwrap_or_default()).into_owned();
+    let from = |m: &Message| m.header(HeaderName::From).map(<[u8]>::to_vec);
+    assert_eq!(to(&up[1]), to(&up[0]).replace(UAS_TAG, "fork2"));
+    assert!(to(&up[1]).ends_with(";tag=fork2"), "{}", to(&up[1]));
+    assert_eq!(from(&up[1]), from(&up[0]));
+    net.deliver(CARRIER, uac.ack(&up[0]));
+    net.deliver(CARRIER, uac.bye(&up[0]));
+    let bye = net.take_sent_to(SERVER);
+    assert_eq!(labels(&bye), ["ACK", "BYE"]);
+    net.deliver(SERVER, respond(&bye[1], 200, UAS_TAG, None));
+    drain(&mut net);
+}
