@@ -85,7 +85,7 @@ impl Streams {
             .conn
             .filter(|c| self.conns.contains_key(c))
             .or_else(|| self.by_peer.get(&t.dest).copied());
-        if let Some((id, conn)) = id.and_then(|id| Some(id).zip(self.conns.get_mut(&id))) {
+        if let Some((id, conn)) = id.and_then(|id| self.conns.get_mut(&id).map(|c| (id, c))) {
             if t.conn.is_some() || conn.transport == t.transport {
                 if conn.staged.is_empty() {
                     self.staged.push(id);

@@ -477,17 +477,24 @@ mod tests {
         }
     }
 
+    /// An outgoing connection's writer (its tasks running), the peer's end of the socket, and
+    /// the driver's event queue (kept so that the reader stays up).
+    async fn connected() -> (Writer, TcpStream, UnboundedReceiver<StreamEvent>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (events, events_rx) = unbounded_channel();
+        let (writer, rx) = Writer::new();
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        spawn_tcp(stream, link(), ReadPolicy::outgoing(), writer.clone(), rx, events);
+        let (peer, _) = listener.accept().await.expect("accept");
+        (writer, peer, events_rx)
+    }
+
     /// A message sent while earlier ones wait in the writer task's queue goes behind them:
     /// the peer reads every message whole and in order although the socket filled up.
     #[tokio::test]
     async fn direct_writes_keep_order_behind_the_queue() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (events, _events_rx) = unbounded_channel();
-        let (writer, rx) = Writer::new();
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        spawn_tcp(stream, link(), ReadPolicy::outgoing(), writer.clone(), rx, events);
-        let (mut peer, _) = listener.accept().await.expect("accept");
+        let (writer, mut peer, _events) = connected().await;
         let chunk = vec![b'x'; 60_000];
         let count: u32 = 200;
         for i in 0..count {
@@ -511,13 +518,7 @@ mod tests {
     /// reach the peer whole and in order, interleaved with single sends.
     #[tokio::test]
     async fn batched_writes_keep_order_when_cut_short() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (events, _events_rx) = unbounded_channel();
-        let (writer, rx) = Writer::new();
-        let stream = TcpStream::connect(addr).await.expect("connect");
-        spawn_tcp(stream, link(), ReadPolicy::outgoing(), writer.clone(), rx, events);
-        let (mut peer, _) = listener.accept().await.expect("accept");
+        let (writer, mut peer, _events) = connected().await;
         let message = |i: u32| {
             let mut m = i.to_be_bytes().to_vec();
             m.resize(4 + 1000 + (i as usize * 7919) % 9000, b'x');

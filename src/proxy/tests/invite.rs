@@ -104,7 +104,11 @@ fn ok_retransmissions_go_end_to_end_and_so_does_the_ack() {
     );
     let ok = &up[1].msg;
     for again in &up[2..] {
-        assert_eq!(again.msg.bytes(), ok.bytes(), "the 2xx relayed first, sent again");
+        assert_eq!(
+            again.msg.bytes(),
+            ok.bytes(),
+            "each retransmission relayed as the first"
+        );
     }
     assert!(
         ok.header(HeaderName::RecordRoute).is_some(),
