@@ -1,13 +1,21 @@
-//! UDP listeners.
+//! UDP listeners, and their batched receive (`recvmmsg`) and send (`sendmmsg`) as the driver
+//! uses them.
 
+use std::future::poll_fn;
+use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::sync::Arc;
+use std::task::Poll;
 
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
+use super::mmsg::{self, RecvBatch};
 use super::StartError;
 use crate::config::{Listen, Transport};
+use crate::proxy::Transmit;
 
 /// One bound UDP listener.
 pub struct UdpListener {
@@ -44,4 +52,63 @@ fn bind(addr: SocketAddr) -> Result<UdpListener, StartError> {
         socket: Arc::new(socket),
         local,
     })
+}
+
+/// One `recvmmsg` of up to `max` datagrams from `socket` into `rx`. Returns how many arrived
+/// and whether more may be queued (a full batch).
+///
+/// A short batch means the socket's queue was empty when the syscall returned, so tokio's
+/// readiness is cleared right away instead of by one more `recvmmsg` failing with EAGAIN: the
+/// closure reports `WouldBlock` after the batch is stored, and `Registration::try_io` (tokio
+/// 1.54, `runtime/io/registration.rs`) then calls `clear_readiness` with the `ReadyEvent` it
+/// read *before* the syscall. That clear is a no-op when the reactor has set readiness since
+/// (`ScheduledIo::set_readiness` ignores a `Tick::Clear` whose tick is not the current one).
+/// No datagram can be missed: mio registers the socket edge-triggered (EPOLLET), and a
+/// datagram queued after the syscall raises a new epoll event, which the reactor turns into
+/// readiness again. On this current_thread runtime the reactor only runs while the task is
+/// parked, never between the syscall and the clear, and the tick guard covers the other
+/// runtimes. The one case the reasoning skips: the kernel also ends a batch early on a receive
+/// error other than EAGAIN (saved for the next call); our unconnected sockets without
+/// IP_RECVERR get none in practice.
+pub(super) fn recv_batch(socket: &UdpSocket, rx: &mut RecvBatch, max: usize) -> io::Result<(usize, bool)> {
+    let want = max.min(mmsg::SLOTS);
+    let mut got = 0;
+    let r = socket.try_io(Interest::READABLE, || {
+        got = rx.recv(socket.as_fd(), want)?;
+        if got < want {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    });
+    match r {
+        Ok(()) => Ok((got, true)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok((got, false)),
+        Err(e) => Err(e),
+    }
+}
+
+/// One `sendmmsg` of the head of `batch` through `socket`; when the socket's buffer is full,
+/// waits for it to drain (as a plain `send_to().await` would). Returns how many datagrams left
+/// (at least one); an error is that of `batch[0]`.
+pub(super) async fn send_batch(socket: &UdpSocket, batch: &[Transmit]) -> io::Result<usize> {
+    let send = || mmsg::send(socket.as_fd(), batch.iter().map(|t| (&t.bytes[..], t.dest)));
+    // `try_io` first: unlike `async_io` it spends no cooperative-scheduling budget, whose
+    // exhaustion would yield the task and cost an extra trip through the reactor.
+    match socket.try_io(Interest::WRITABLE, send) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.async_io(Interest::WRITABLE, send).await,
+        r => r,
+    }
+}
+
+/// Resolves with the index of the first UDP socket that is readable.
+pub(super) async fn udp_ready(udp: &[UdpListener]) -> usize {
+    poll_fn(|cx| {
+        for (i, l) in udp.iter().enumerate() {
+            if l.socket.poll_recv_ready(cx).is_ready() {
+                return Poll::Ready(i);
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
