@@ -38,8 +38,9 @@ pub enum Phase {
 
 /// How a branch failed, for the final answer when no target is left.
 pub enum Failure {
-    /// A response from downstream (relayed as is, 503 → 500).
-    Relayed(Message),
+    /// A response from downstream (relayed as is, 503 → 500). Boxed: most calls never fail,
+    /// and a smaller `Call` (under 1 KB) comes from the allocator's per-thread cache.
+    Relayed(Box<Message>),
     /// A locally generated answer (408 timeout, 503 unavailable, 480 not registered).
     Local(u16),
 }
@@ -595,4 +596,18 @@ pub fn relayed_final(resp: &Message, request: &Message) -> (u16, Bytes) {
         return (500, ed.finish());
     }
     (code, ed.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Call;
+
+    /// A call record is allocated for every INVITE. glibc's per-thread cache serves requests up
+    /// to 1032 bytes; at 1048 bytes it went to the slow path (bin search and consolidation:
+    /// 1.7 % of the CPU in the outbound UDP profile for this one allocation).
+    #[test]
+    fn a_call_record_fits_the_allocators_per_thread_cache() {
+        let size = std::mem::size_of::<Call>();
+        assert!(size <= 1024, "Call is {size} bytes");
+    }
 }

@@ -150,7 +150,7 @@ impl Core {
     /// The active branch ended with a failure: it is kept only to absorb retransmissions, and
     /// the call moves on (SPEC §4 failover) or answers upstream.
     fn branch_failed(&mut self, now: Instant, svc: &Services, key: TxnKey, msg: Message, code: u16) {
-        self.branch_ended(now, svc, key, Failure::Relayed(msg), code);
+        self.branch_ended(now, svc, key, Failure::Relayed(Box::new(msg)), code);
     }
 
     /// As `branch_failed`, with the failure to remember and the code that decides failover.
