@@ -297,9 +297,17 @@ fn parse_nc(text: &[u8]) -> Option<u32> {
 
 /// Constant-time comparison of the expected and the given hex response (case-insensitive).
 fn check_response(algorithm: Algorithm, input: &ResponseInput<'_>, given: &[u8]) -> Result<(), AuthError> {
-    let expected = compute_response(algorithm, input);
-    let given = given.to_ascii_lowercase();
-    if bool::from(expected.as_bytes().ct_eq(&given)) {
+    let expected = hash::response_hex(algorithm, input);
+    // Hex digits compare case-insensitively; a longer answer than any digest is wrong anyway.
+    let mut lower = [0u8; 64];
+    let Some(given) = lower.get_mut(..given.len()).map(|l| {
+        l.copy_from_slice(given);
+        l.make_ascii_lowercase();
+        &*l
+    }) else {
+        return Err(AuthError::WrongResponse);
+    };
+    if bool::from(expected.as_bytes().ct_eq(given)) {
         Ok(())
     } else {
         Err(AuthError::WrongResponse)

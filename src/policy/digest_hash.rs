@@ -39,6 +39,11 @@ pub struct QopAuth<'a> {
 /// with qop=auth H(HA1:nonce:nc:cnonce:auth:HA2), without qop H(HA1:nonce:HA2).
 /// Exists so the server check and every client (tests, test UAC) share one formula.
 pub fn compute_response(algorithm: Algorithm, input: &ResponseInput<'_>) -> String {
+    response_hex(algorithm, input).as_str().to_owned()
+}
+
+/// [`compute_response`] without an allocation: the server checks one answer per INVITE.
+pub(crate) fn response_hex(algorithm: Algorithm, input: &ResponseInput<'_>) -> HexDigest {
     let i = input;
     let ha1 = hash_hex(algorithm, &[i.username, b":", i.realm, b":", i.password]);
     let ha2 = hash_hex(algorithm, &[i.method, b":", i.uri]);
@@ -138,10 +143,40 @@ fn offers_auth(list: &[u8]) -> bool {
 }
 
 /// Hashes the concatenation of `parts` and returns lower-case hex.
-fn hash_hex(algorithm: Algorithm, parts: &[&[u8]]) -> String {
+fn hash_hex(algorithm: Algorithm, parts: &[&[u8]]) -> HexDigest {
     match algorithm {
-        Algorithm::Md5 => hex(&feed(Md5::new(), parts).finalize()),
-        Algorithm::Sha256 => hex(&feed(Sha256::new(), parts).finalize()),
+        Algorithm::Md5 => HexDigest::of(&feed(Md5::new(), parts).finalize()),
+        Algorithm::Sha256 => HexDigest::of(&feed(Sha256::new(), parts).finalize()),
+    }
+}
+
+/// The lower-case hex of a digest (SHA-256's 32 bytes at most), kept on the stack.
+pub(crate) struct HexDigest {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl HexDigest {
+    /// Hex of `bytes`; only the first 32 are taken.
+    fn of(bytes: &[u8]) -> HexDigest {
+        let digit = |n: u8| if n < 10 { b'0' + n } else { b'a' + (n - 10) };
+        let mut buf = [0u8; 64];
+        let mut len = 0;
+        for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&[digit(b >> 4), digit(b & 0x0f)]);
+            len += 2;
+        }
+        HexDigest { buf, len }
+    }
+
+    /// The hex digits.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// The hex digits as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 }
 

@@ -56,11 +56,20 @@ impl NonceKey {
     pub fn mint(&self, now_unix: u64, realm: &[u8], algorithm: Algorithm) -> String {
         let serial = self.serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tag = self.tag(now_unix, serial, algorithm, realm);
-        let mut raw = Vec::with_capacity(RAW_LEN);
-        raw.extend_from_slice(&now_unix.to_be_bytes());
-        raw.extend_from_slice(&serial.to_be_bytes());
-        raw.push(algorithm.code());
-        raw.extend_from_slice(&tag);
+        let mut raw = [0u8; RAW_LEN];
+        let parts: [&[u8]; 4] = [
+            &now_unix.to_be_bytes(),
+            &serial.to_be_bytes(),
+            &[algorithm.code()],
+            &tag,
+        ];
+        let mut at = 0;
+        for part in parts {
+            if let Some(dst) = raw.get_mut(at..at + part.len()) {
+                dst.copy_from_slice(part);
+            }
+            at += part.len();
+        }
         hex(&raw)
     }
 

@@ -292,3 +292,33 @@ proptest::proptest! {
         proptest::prop_assert_eq!(res, Ok(()));
     }
 }
+
+/// The answer is compared whole: a prefix of the right response, or the right one with digits
+/// after it (longer than any digest), is wrong.
+#[test]
+fn truncated_or_overlong_responses_are_wrong() {
+    let a = auth();
+    let ch = a.challenge(NOW, REALM, &[Algorithm::Sha256], false);
+    let nonce = nonce_of(&ch[0]);
+    let input = ResponseInput {
+        username: b"pbx1",
+        realm: REALM.as_bytes(),
+        password: b"s3cret",
+        method: b"INVITE",
+        uri: RURI.as_bytes(),
+        nonce: nonce.as_bytes(),
+        qop: None,
+    };
+    let right = compute_response(Algorithm::Sha256, &input);
+    let verdict = |response: &str| {
+        let value = format!(
+            "Digest username=\"pbx1\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"{RURI}\", response=\"{response}\", algorithm=SHA-256"
+        );
+        let creds = parse_credentials(value.as_bytes()).unwrap();
+        a.verify(NOW, TTL, &creds, b"INVITE", RURI.as_bytes(), b"s3cret", REALM)
+    };
+    assert_eq!(verdict(&right[..63]), Err(AuthError::WrongResponse));
+    assert_eq!(verdict(&format!("{right}0")), Err(AuthError::WrongResponse));
+    assert_eq!(verdict(&format!("{right}{right}")), Err(AuthError::WrongResponse));
+    assert_eq!(verdict(&right), Ok(()));
+}

@@ -6,7 +6,7 @@
 //! carrier `concurrency` and account `trunks` (`limits`), and the live registration binding of
 //! `Destination::Registered*` targets.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use super::callerid::{self, Cid};
@@ -193,7 +193,7 @@ fn server_target(server: &Server, e164: &str) -> Target {
     };
     let (ruri, dest) = match o.destination {
         Some(addr) => (
-            sip_uri(&user, &addr.to_string(), o.transport),
+            sip_uri(&user, |s| push_socket_addr(s, addr), o.transport),
             Destination::Addr {
                 addr,
                 transport: o.transport,
@@ -238,7 +238,7 @@ fn carrier_target(
     };
     let (user, host) = compose::request_uri(&ctx);
     let compose = compose::plan(&ctx).map(Box::new);
-    let user = user.unwrap_or_else(|| called.clone());
+    let user = user.unwrap_or(called);
     let (ruri, dest) = carrier_destination(c, &user, host.as_deref());
     Target {
         kind: TargetKind::Carrier(c.id),
@@ -259,8 +259,10 @@ fn carrier_destination(c: &Carrier, user: &str, host: Option<&str>) -> (String, 
             Destination::RegisteredCarrier(c.id),
         );
     }
-    let host = host.map_or_else(|| host_port(&c.hostname, c.port), str::to_owned);
-    let ruri = sip_uri(user, &host, c.transport);
+    let ruri = match host {
+        Some(host) => sip_uri(user, |s| s.push_str(host), c.transport),
+        None => sip_uri(user, |s| push_host_port(s, &c.hostname, c.port), c.transport),
+    };
     let dest = match c.next_hop {
         Some(addr) => Destination::Addr {
             addr,
@@ -336,20 +338,39 @@ fn leg(server: &Server) -> Target {
     }
 }
 
-fn sip_uri(user: &str, host_port: &str, transport: Transport) -> String {
+/// `sip:USER@HOST[;transport=tcp|tls]`, `host` writing the host part: one allocation per
+/// target (a call's plan builds one per carrier it may try).
+fn sip_uri(user: &str, host: impl FnOnce(&mut String), transport: Transport) -> String {
+    let mut s = String::with_capacity(user.len() + 64);
+    s.push_str("sip:");
+    s.push_str(user);
+    s.push('@');
+    host(&mut s);
     match transport {
-        Transport::Udp => format!("sip:{user}@{host_port}"),
-        Transport::Tcp => format!("sip:{user}@{host_port};transport=tcp"),
-        Transport::Tls => format!("sip:{user}@{host_port};transport=tls"),
+        Transport::Udp => {}
+        Transport::Tcp => s.push_str(";transport=tcp"),
+        Transport::Tls => s.push_str(";transport=tls"),
     }
+    s
 }
 
-/// `host:port`, bracketing IPv6 literals.
-fn host_port(host: &str, port: u16) -> String {
-    match host.parse::<IpAddr>() {
-        Ok(ip) => SocketAddr::new(ip, port).to_string(),
-        Err(_) if port == SIP_PORT => host.to_owned(),
-        Err(_) => format!("{host}:{port}"),
+/// Appends `ip:port` (IPv6 bracketed).
+fn push_socket_addr(s: &mut String, addr: SocketAddr) {
+    use std::fmt::Write;
+    let _ = write!(s, "{addr}");
+}
+
+/// Appends `host:port`: an IP literal always with its port (IPv6 bracketed), a name without
+/// the default port.
+fn push_host_port(s: &mut String, host: &str, port: u16) {
+    use std::fmt::Write;
+    if let Ok(v6) = host.parse::<Ipv6Addr>() {
+        let _ = write!(s, "[{v6}]:{port}");
+        return;
+    }
+    s.push_str(host);
+    if port != SIP_PORT || host.parse::<Ipv4Addr>().is_ok() {
+        let _ = write!(s, ":{port}");
     }
 }
 

@@ -120,7 +120,7 @@ impl Core {
         if svc.bans.is_banned(ip, now) {
             return self.refuse(now, snap, key, msg, input);
         }
-        let realm = request_realm(snap, msg, register).to_owned();
+        let realm = request_realm(snap, msg, register);
         let hdr = if register {
             HeaderName::Authorization
         } else {
@@ -132,21 +132,21 @@ impl Core {
                 .filter(|c| c.realm.eq_ignore_ascii_case(realm.as_bytes()))
         });
         let Some(creds) = creds else {
-            self.challenge(now, snap, svc, msg, input, &realm, false);
+            self.challenge(now, snap, svc, msg, input, realm, false);
             return Auth::Answered;
         };
-        let user = String::from_utf8_lossy(&creds.username).into_owned();
-        let owner = identify::digest_owner(snap, &realm, &user);
+        let user = String::from_utf8_lossy(&creds.username);
+        let owner = identify::digest_owner(snap, realm, &user);
         let password = match owner {
             Some(DigestOwner::Server(s)) => snap
                 .servers
                 .get(s.0 as usize)
-                .and_then(|s| s.auth.password.clone()),
-            Some(DigestOwner::Carrier(c)) => snap.carriers.get(c.0 as usize).map(|c| c.password.clone()),
+                .and_then(|s| s.auth.password.as_deref()),
+            Some(DigestOwner::Carrier(c)) => snap.carriers.get(c.0 as usize).map(|c| c.password.as_str()),
             None => None,
         };
         // An unknown user is verified against a dummy password so both paths cost the same.
-        let pw = password.as_deref().unwrap_or("\u{0}no-such-user");
+        let pw = password.unwrap_or("\u{0}no-such-user");
         let uri = self.digest_uri(msg, &creds.uri);
         let verdict = svc.auth.verify(
             self.unix(now),
@@ -155,7 +155,7 @@ impl Core {
             msg.method_bytes(),
             uri,
             pw.as_bytes(),
-            &realm,
+            realm,
         );
         match (verdict, owner) {
             (Ok(()), Some(owner)) if self.source_allowed(snap, owner, input) => Auth::Caller(match owner {
@@ -163,11 +163,11 @@ impl Core {
                 DigestOwner::Carrier(c) => Caller::Carrier(c),
             }),
             (Err(crate::policy::digest::AuthError::Stale), Some(_)) => {
-                self.challenge(now, snap, svc, msg, input, &realm, true);
+                self.challenge(now, snap, svc, msg, input, realm, true);
                 Auth::Answered
             }
             (Err(crate::policy::digest::AuthError::BadNonce), _) => {
-                self.challenge(now, snap, svc, msg, input, &realm, false);
+                self.challenge(now, snap, svc, msg, input, realm, false);
                 Auth::Answered
             }
             (verdict, _) => {

@@ -248,6 +248,28 @@ fn carrier_destinations() {
     assert_eq!(p.targets[2].dest, Destination::RegisteredCarrier(CarrierId(2)));
 }
 
+/// The host part of a carrier's Request-URI: an IP literal always with its port (IPv6
+/// bracketed and in canonical form), a name without the default port.
+#[test]
+fn carrier_request_uri_host_parts() {
+    let snap = Fixture::new()
+        .carrier_with("v6", "2001:DB8::1", |c| c.port = 5080)
+        .carrier_with("name", "sip.carrier.example", |_| {})
+        .carrier_with("v4", "127.0.0.5", |c| c.transport = Transport::Tls)
+        .ip_server("pbx", "127.0.0.3")
+        .build();
+    let p = plan(outbound(&snap, PBX, &dial("4155551234")));
+    let ruris: Vec<&str> = p.targets.iter().map(|t| t.ruri.as_str()).collect();
+    assert_eq!(
+        ruris,
+        [
+            "sip:+14155551234@[2001:db8::1]:5080",
+            "sip:+14155551234@sip.carrier.example",
+            "sip:+14155551234@127.0.0.5:5060;transport=tls",
+        ]
+    );
+}
+
 #[test]
 fn server_settings_on_carrier_legs() {
     let snap = simple()
