@@ -83,7 +83,8 @@ impl FloodGuard {
     /// The entry of `ip`, reset when its window has passed; `None` when the table is full.
     fn entry(&mut self, ip: IpAddr, now: Instant, sec: &Security) -> Option<&mut Entry> {
         let window = sec.rate_window;
-        if !self.table.contains_key(&ip) && self.table.len() >= self.cap {
+        // The length first: an ordinary message costs one hash lookup (the `entry` below).
+        if self.table.len() >= self.cap && !self.table.contains_key(&ip) {
             self.sweep(now, window);
             if self.table.len() >= self.cap {
                 return None;
