@@ -31,6 +31,10 @@ struct Entry {
     start: Instant,
     count: u32,
     dropped: bool,
+    /// The config generation under which this source was found to be a trusted peer: not
+    /// looked up again (per message, once over the limit) until the window or the config
+    /// changes.
+    exempt: Option<u64>,
 }
 
 /// The driver's flood table.
@@ -66,11 +70,19 @@ impl FloodGuard {
             e.count += 1;
             return Verdict::Pass;
         }
-        let first = !e.dropped;
-        e.dropped = true;
-        if self.exempt(snap, ip) {
+        if e.exempt == Some(snap.generation) {
             return Verdict::Pass;
         }
+        let exempt = self.exempt(snap, ip);
+        let Some(e) = self.table.get_mut(&ip) else {
+            return Verdict::Pass;
+        };
+        if exempt {
+            e.exempt = Some(snap.generation);
+            return Verdict::Pass;
+        }
+        let first = !e.dropped;
+        e.dropped = true;
         Verdict::Drop { first }
     }
 
@@ -94,6 +106,7 @@ impl FloodGuard {
             start: now,
             count: 0,
             dropped: false,
+            exempt: None,
         };
         let e = self.table.entry(ip).or_insert(fresh);
         if now.saturating_duration_since(e.start) >= window {
@@ -193,6 +206,27 @@ mod tests {
             assert_eq!(g.check(&off, ip("10.0.0.1"), t0), Verdict::Pass);
         }
         assert_eq!(g.len(), 1);
+    }
+
+    /// A trusted peer over the limit is looked up once; a reload that no longer knows it
+    /// makes it count as anyone else.
+    #[test]
+    fn an_exemption_holds_until_the_config_changes() {
+        let s = snap(1);
+        let mut g = FloodGuard::new(16);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(g.check(&s, ip("127.0.0.2"), t0), Verdict::Pass);
+        }
+        let mut gone = Fixture::new().build();
+        gone.security = s.security.clone();
+        gone.generation = s.generation + 1;
+        assert_eq!(g.check(&gone, ip("127.0.0.2"), t0), Verdict::Drop { first: true });
+        assert_eq!(
+            g.check(&gone, ip("127.0.0.2"), t0),
+            Verdict::Drop { first: false }
+        );
+        assert_eq!(g.check(&s, ip("127.0.0.2"), t0), Verdict::Pass);
     }
 
     #[test]
