@@ -127,13 +127,22 @@ pub(crate) fn quote(value: &[u8]) -> String {
 
 /// Lower-case hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(digit(b >> 4));
-        out.push(digit(b & 0x0f));
+        out.push(char::from(hex_digit(b >> 4)));
+        out.push(char::from(hex_digit(b & 0x0f)));
     }
     out
+}
+
+/// The lower-case hex digit of the low nibble of `n`.
+fn hex_digit(n: u8) -> u8 {
+    let n = n & 0x0f;
+    if n < 10 {
+        b'0' + n
+    } else {
+        b'a' + (n - 10)
+    }
 }
 
 /// True when a qop-options list (`auth,auth-int`, quotes removed) contains `auth`.
@@ -159,11 +168,10 @@ pub(crate) struct HexDigest {
 impl HexDigest {
     /// Hex of `bytes`; only the first 32 are taken.
     fn of(bytes: &[u8]) -> HexDigest {
-        let digit = |n: u8| if n < 10 { b'0' + n } else { b'a' + (n - 10) };
         let mut buf = [0u8; 64];
         let mut len = 0;
         for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
-            pair.copy_from_slice(&[digit(b >> 4), digit(b & 0x0f)]);
+            pair.copy_from_slice(&[hex_digit(b >> 4), hex_digit(b & 0x0f)]);
             len += 2;
         }
         HexDigest { buf, len }

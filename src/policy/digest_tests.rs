@@ -25,6 +25,20 @@ fn nonce_of(challenge: &str) -> String {
     String::from_utf8(ch.nonce.into_owned()).unwrap()
 }
 
+/// pbx1's answer to `nonce` for an INVITE to `RURI` without qop (RFC 2069), as a client that
+/// writes its own credentials header would compute it.
+fn rfc2069_input(nonce: &str) -> ResponseInput<'_> {
+    ResponseInput {
+        username: b"pbx1",
+        realm: REALM.as_bytes(),
+        password: b"s3cret",
+        method: b"INVITE",
+        uri: RURI.as_bytes(),
+        nonce: nonce.as_bytes(),
+        qop: None,
+    }
+}
+
 #[test]
 fn challenge_one_per_algorithm_in_order() {
     let ch = auth().challenge(NOW, REALM, &[Algorithm::Sha256, Algorithm::Md5], false);
@@ -155,15 +169,7 @@ fn rfc2069_answers_accepted_and_reusable() {
     let a = auth();
     let ch = a.challenge(NOW, REALM, &[Algorithm::Md5], false);
     let nonce = nonce_of(&ch[0]);
-    let input = ResponseInput {
-        username: b"pbx1",
-        realm: REALM.as_bytes(),
-        password: b"s3cret",
-        method: b"INVITE",
-        uri: RURI.as_bytes(),
-        nonce: nonce.as_bytes(),
-        qop: None,
-    };
+    let input = rfc2069_input(&nonce);
     let response = compute_response(Algorithm::Md5, &input).to_uppercase();
     let value = format!(
         "Digest username=\"pbx1\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"{RURI}\", response=\"{response}\""
@@ -300,15 +306,7 @@ fn truncated_or_overlong_responses_are_wrong() {
     let a = auth();
     let ch = a.challenge(NOW, REALM, &[Algorithm::Sha256], false);
     let nonce = nonce_of(&ch[0]);
-    let input = ResponseInput {
-        username: b"pbx1",
-        realm: REALM.as_bytes(),
-        password: b"s3cret",
-        method: b"INVITE",
-        uri: RURI.as_bytes(),
-        nonce: nonce.as_bytes(),
-        qop: None,
-    };
+    let input = rfc2069_input(&nonce);
     let right = compute_response(Algorithm::Sha256, &input);
     let verdict = |response: &str| {
         let value = format!(
