@@ -597,19 +597,3 @@ pub fn relayed_final(resp: &Message, request: &Message) -> (u16, Bytes) {
     }
     (code, ed.finish())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::Call;
-
-    /// A call record is allocated for every INVITE. glibc's per-thread cache (the system
-    /// allocator of the library, its tests and benches) serves requests up to 1032 bytes; at
-    /// 1048 bytes it went to the slow path (bin search and consolidation: 1.7 % of the CPU in
-    /// the outbound UDP profile for this one allocation, before the daemon moved to mimalloc,
-    /// where it is still one size class less).
-    #[test]
-    fn a_call_record_fits_the_allocators_per_thread_cache() {
-        let size = std::mem::size_of::<Call>();
-        assert!(size <= 1024, "Call is {size} bytes");
-    }
-}
